@@ -1,0 +1,1 @@
+"""The ``townhall`` command line (typer)."""

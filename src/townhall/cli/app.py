@@ -1,0 +1,30 @@
+"""The ``townhall`` command: every sub-command is registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from townhall.cli import db as db_cmd
+from townhall.cli import ingest as ingest_cmd
+from townhall.cli import policy as policy_cmd
+from townhall.cli import serve as serve_cmd
+from townhall.cli import simulate as simulate_cmd
+
+app = typer.Typer(
+    name="townhall",
+    help="Townhall: the social media command center where every department takes part.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(policy_cmd.app, name="policy", help="Check the organisation policy.")
+app.add_typer(db_cmd.app, name="db", help="Create or upgrade the database schema.")
+app.command("ingest")(ingest_cmd.ingest)
+app.command("simulate")(simulate_cmd.simulate)
+app.command("demo")(serve_cmd.demo)
+app.command("serve")(serve_cmd.serve)
+
+
+def main() -> None:
+    """Entry point of the ``townhall`` script."""
+    app()

@@ -1,0 +1,66 @@
+"""One settings object, read from the environment (prefix ``TOWNHALL_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings; every field can be set as ``TOWNHALL_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TOWNHALL_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".townhall"),
+        description="Folder for the embedded SQLite database and the generated secret key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/townhall. "
+        "Unset: SQLite at <home>/townhall.db.",
+    )
+    policy: Path = Field(
+        default=Path("examples/acme/policy.yaml"),
+        description="The organisation policy YAML file.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs session cookies. Unset: a random key kept in <home>/secret.key.",
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie only over HTTPS. `townhall demo` and "
+        "`townhall serve` on a loopback address turn it off, since they serve plain HTTP.",
+    )
+    batch_size: int = Field(default=500, ge=1, le=100_000, description="Posts per pipeline batch.")
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'townhall.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The session-signing key; generated once and kept in ``home`` when not set."""
+        if self.secret_key:
+            return self.secret_key
+        import secrets
+
+        path = self.home / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        self.home.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Channel connectors: one folder per channel, registered in ``registry.py``."""

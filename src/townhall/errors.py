@@ -1,0 +1,98 @@
+"""Townhall's exception tree.
+
+    TownhallError                       base; ``status_code`` and a message a user can act on
+    ├── ConfigError                     bad settings or policy file (names file, line, field)
+    │   └── PolicyError                 the organisation policy does not validate
+    ├── InputError                      a post or request that cannot be accepted (422)
+    │   └── PostFormatError             one line of Post JSONL is malformed
+    ├── NotFoundError                   an item, user or post that does not exist (404)
+    ├── PermissionDeniedError           the user may not do this (403)
+    ├── ConflictError                   the action clashes with the current state (409)
+    └── ChannelError                    a connector's vendor error, translated at the boundary
+        ├── ChannelUnavailableError     retry with backoff
+        ├── ChannelAuthError            credentials expired: tell a human
+        └── ChannelRejectedError        the channel refused the request: do not retry
+"""
+
+from __future__ import annotations
+
+
+class TownhallError(Exception):
+    """Base of every expected Townhall condition."""
+
+    status_code: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(TownhallError):
+    """Settings or a configuration file are invalid."""
+
+    status_code = 500
+
+
+class PolicyError(ConfigError):
+    """The organisation policy does not validate; ``problems`` lists every error found."""
+
+    status_code = 422
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class InputError(TownhallError):
+    """Input that cannot be accepted."""
+
+    status_code = 422
+
+
+class PostFormatError(InputError):
+    """A post line is malformed; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, source: str | None = None) -> None:
+        where = f"{source or '<input>'}:{line}: " if line is not None else ""
+        super().__init__(f"{where}{message}")
+        self.line = line
+        self.source = source
+        self.reason = message
+
+
+class NotFoundError(TownhallError):
+    """Something asked for does not exist."""
+
+    status_code = 404
+
+
+class PermissionDeniedError(TownhallError):
+    """The user may not do this."""
+
+    status_code = 403
+
+
+class ConflictError(TownhallError):
+    """The action clashes with the current state."""
+
+    status_code = 409
+
+
+class ChannelError(TownhallError):
+    """A channel failed; subclasses say what to do about it."""
+
+    status_code = 502
+
+
+class ChannelUnavailableError(ChannelError):
+    """The channel is unreachable or overloaded: retry with backoff."""
+
+    status_code = 503
+
+
+class ChannelAuthError(ChannelError):
+    """The channel's credentials were refused: a human must renew them."""
+
+
+class ChannelRejectedError(ChannelError):
+    """The channel refused the request itself: retrying will not help."""

@@ -1,0 +1,14 @@
+"""Alembic environment: runs on the connection ``townhall.db.migrate`` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from townhall.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only `alembic` on the command line lands here
+    raise RuntimeError("run migrations through `townhall db upgrade`")
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

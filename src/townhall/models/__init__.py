@@ -1,0 +1,9 @@
+"""SQLAlchemy tables, one module per aggregate."""
+
+from townhall.models.audit import AuditEvent
+from townhall.models.base import Base
+from townhall.models.item import Item, ItemStatus, Note
+from townhall.models.post import PostRecord
+from townhall.models.user import Role, User
+
+__all__ = ["AuditEvent", "Base", "Item", "ItemStatus", "Note", "PostRecord", "Role", "User"]

@@ -1,0 +1,58 @@
+"""Inbox items: a post that needs a department's attention, with its notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from townhall.models.base import Base
+from townhall.models.post import PostRecord
+from townhall.models.user import User
+
+
+class ItemStatus(StrEnum):
+    """Where an item is in its life: new → in progress → done."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class Item(Base):
+    """One post in a department's queue."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        Index("ix_items_department_status", "department", "status"),
+        Index("ix_items_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_pk: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
+    department: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ItemStatus] = mapped_column(String(16), default=ItemStatus.NEW)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(128))
+    why: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    post: Mapped[PostRecord] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Note(Base):
+    """An internal note on an item (never published)."""
+
+    __tablename__ = "item_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    author: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,43 @@
+"""Stored posts: one row per (channel, external id), whatever the number of deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from townhall.models.base import Base
+
+
+class PostRecord(Base):
+    """A normalised post as stored."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_posts_channel_external_id"),
+        Index("ix_posts_created_at", "created_at"),
+        Index("ix_posts_reshare_of", "reshare_of"),
+        Index("ix_posts_reply_to", "reply_to"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(512), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    ingested_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    author_handle: Mapped[str] = mapped_column(String(320))
+    author_name: Mapped[str | None] = mapped_column(String(500))
+    author_followers: Mapped[int] = mapped_column(BigInteger, default=0)
+    author_location: Mapped[str | None] = mapped_column(String(500))
+    author_verified: Mapped[bool] = mapped_column(default=False)
+    reply_to: Mapped[str | None] = mapped_column(String(512))
+    reshare_of: Mapped[str | None] = mapped_column(String(512))
+    group_name: Mapped[str | None] = mapped_column(String(500))
+    media: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

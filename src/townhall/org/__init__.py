@@ -1,0 +1,1 @@
+"""The organisation: policy (departments, people, ownership matrix, channels) and accounts."""
