@@ -1,0 +1,45 @@
+"""Open what a command needs: settings, a migrated database, the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from townhall.cli.common import fail_config
+from townhall.config import Settings, get_settings
+from townhall.db import make_engine, migrate, session_factory
+from townhall.errors import ConfigError
+from townhall.org.policy import Policy, load_policy
+
+
+@dataclass
+class Runtime:
+    """Settings, engine, session factory and policy of one command run."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    policy: Policy
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def open_runtime(
+    policy_path: Path | None = None,
+    settings: Settings | None = None,
+    database_url: str | None = None,
+) -> Runtime:
+    """Load the policy (exit 1 with every problem if bad), then open and migrate the database."""
+    settings = settings or get_settings()
+    try:
+        policy = load_policy(policy_path or settings.policy)
+    except ConfigError as exc:
+        raise fail_config(exc) from None
+    engine = make_engine(database_url or settings.resolved_database_url())
+    migrate(engine)
+    return Runtime(settings, engine, session_factory(engine), policy)

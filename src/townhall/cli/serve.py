@@ -1,0 +1,142 @@
+"""`townhall demo` and `townhall serve`: the command center in a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.table import Table
+
+from townhall.cli.common import err
+from townhall.cli.runtime import Runtime, open_runtime
+from townhall.config import Settings, get_settings
+from townhall.org.accounts import upsert_user
+from townhall.pipeline.bus import MemoryBus
+from townhall.pipeline.runner import BatchResult, Pipeline
+from townhall.pipeline.worker import run_worker
+from townhall.posts import now_utc
+
+DEMO_PASSWORD = "townhall-demo"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _web_settings(settings: Settings, host: str) -> Settings:
+    """Plain HTTP on loopback cannot carry a Secure cookie: turn it off there, and say so."""
+    if settings.cookie_secure and _is_loopback(host):
+        err.print("[dim]serving plain HTTP on loopback: session cookie without the Secure flag[/]")
+        return settings.model_copy(update={"cookie_secure": False})
+    return settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML.")] = None,
+) -> None:
+    """Run the web app on the configured database (TOWNHALL_DATABASE_URL or SQLite)."""
+    from townhall.web.app import create_app
+
+    runtime = open_runtime(policy)
+    settings = _web_settings(runtime.settings, host)
+    app = create_app(settings, runtime.engine, runtime.policy)
+    err.print(f"Townhall at [bold]http://{host}:{port}/[/]")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    runtime.close()
+
+
+def demo(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    speed: Annotated[
+        float, typer.Option(min=1, max=100_000, help="Simulated seconds per real second.")
+    ] = 60.0,
+    skip_to: Annotated[
+        float,
+        typer.Option(min=0, max=24, help="Load the day's first N simulated hours at once."),
+    ] = 9.0,
+    seed: Annotated[int, typer.Option(help="Simulator seed (same seed, same day).")] = 7,
+    password: Annotated[str, typer.Option(help="Password of every demo login.")] = DEMO_PASSWORD,
+) -> None:
+    """Run ACME's command center on a fresh SQLite database with a simulated day of traffic.
+
+    The demo database is TOWNHALL_HOME/demo.db and is recreated on every run. The day starts
+    SKIP_TO hours before now; the rest plays at SPEED (60: one simulated minute per second).
+    """
+    from townhall.web.app import create_app
+
+    settings = get_settings()
+    db_path = (settings.home / "demo.db").resolve()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    runtime = open_runtime(settings=settings, database_url=f"sqlite:///{db_path}")
+    _create_demo_users(runtime, password)
+    web_settings = _web_settings(settings, host)
+    app = create_app(web_settings, runtime.engine, runtime.policy)
+    err.print(f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)")
+    asyncio.run(_run_demo(app, runtime, host, port, speed, skip_to, seed))
+    runtime.close()
+
+
+def _create_demo_users(runtime: Runtime, password: str) -> None:
+    table = Table(title=f"Demo logins (password: {password})", title_justify="left")
+    for column in ("e-mail", "department", "role"):
+        table.add_column(column)
+    with runtime.sessions() as session, session.begin():
+        for person in runtime.policy.people:
+            upsert_user(
+                session,
+                email=person.email,
+                name=person.name,
+                department=person.department,
+                role=person.role,
+                password=password,
+                now=now_utc(),
+            )
+            table.add_row(person.email, person.department, str(person.role))
+    err.print(table)
+
+
+async def _run_demo(
+    app: object, runtime: Runtime, host: str, port: int, speed: float, skip_to: float, seed: int
+) -> None:
+    from townhall.connectors.simulator.connector import SimulatorConnector
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))  # type: ignore[arg-type]
+    start = now_utc() - timedelta(hours=skip_to)
+    simulator = SimulatorConnector(seed=seed, speed=speed, start=start, skip_to_hours=skip_to)
+    bus = MemoryBus()
+    totals: list[BatchResult] = []
+
+    async def feed() -> None:
+        try:
+            async for post in simulator.stream():
+                await bus.publish(post)
+        finally:
+            await bus.close()
+
+    feeder = asyncio.create_task(feed())
+    worker = asyncio.create_task(
+        run_worker(bus, Pipeline(runtime.sessions, runtime.policy), now_utc,
+                   batch_size=runtime.settings.batch_size, on_batch=totals.append)
+    )
+    try:
+        await server.serve()
+    finally:
+        feeder.cancel()
+        await asyncio.gather(feeder, return_exceptions=True)
+        await asyncio.wait_for(worker, timeout=30)
+        stored = sum(t.stored for t in totals)
+        err.print(f"demo stopped: {stored:,} posts stored")

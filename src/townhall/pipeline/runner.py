@@ -1,0 +1,159 @@
+"""Process batches of posts: dedup, route, persist — one transaction per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from townhall.audit import SYSTEM
+from townhall.models import AuditEvent, Item, ItemStatus, PostRecord
+from townhall.pipeline.stages import OwnerPolicy, dedup, needs_item, post_key, route_by_channel
+from townhall.posts import Post
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one batch did: posts read, newly stored, already known, items created."""
+
+    read: int
+    stored: int
+    duplicates: int
+    items: int
+
+    def __add__(self, other: BatchResult) -> BatchResult:
+        return BatchResult(
+            self.read + other.read,
+            self.stored + other.stored,
+            self.duplicates + other.duplicates,
+            self.items + other.items,
+        )
+
+
+EMPTY = BatchResult(0, 0, 0, 0)
+
+
+def _post_row(post: Post, now: datetime) -> dict[str, Any]:
+    author = post.author
+    return {
+        "post_id": post.id,
+        "channel": post.channel,
+        "external_id": post.external_id,
+        "created_at": post.created_at,
+        "ingested_at": now,
+        "text": post.text,
+        "lang": post.lang,
+        "url": post.url,
+        "author_handle": author.handle,
+        "author_name": author.name,
+        "author_followers": author.followers,
+        "author_location": author.location,
+        "author_verified": author.verified,
+        "reply_to": post.reply_to,
+        "reshare_of": post.reshare_of,
+        "group_name": post.group,
+        "media": list(post.media),
+        "extra": dict(post.extra),
+    }
+
+
+def _insert_ignoring_conflicts(session: Session) -> Insert:
+    """An INSERT that skips rows whose (channel, external id) or post id is already stored."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(PostRecord.__table__).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(PostRecord.__table__).on_conflict_do_nothing()
+    raise NotImplementedError(f"unsupported database: {dialect}")
+
+
+class Pipeline:
+    """Stores posts once each and opens an inbox item for every post that needs attention."""
+
+    def __init__(self, session_factory: sessionmaker[Session], policy: OwnerPolicy) -> None:
+        self._sessions = session_factory
+        self._policy = policy
+
+    def process_batch(self, posts: Sequence[Post], now: datetime) -> BatchResult:
+        """Dedup, route and persist ``posts`` in one transaction."""
+        unique, repeats = dedup(posts)
+        if not unique:
+            return BatchResult(len(posts), 0, repeats, 0)
+        with self._sessions() as session, session.begin():
+            stored = self._store_new(session, unique, now)
+            items = self._open_items(session, stored, now)
+        return BatchResult(len(posts), len(stored), len(posts) - len(stored), items)
+
+    def _store_new(self, session: Session, posts: list[Post], now: datetime) -> list[tuple[int, Post]]:
+        """Insert the posts not stored yet; returns (row id, post) for each new one."""
+        keys = [post_key(p) for p in posts]
+        known = {
+            (channel, external_id)
+            for channel, external_id in session.execute(
+                select(PostRecord.channel, PostRecord.external_id).where(
+                    tuple_(PostRecord.channel, PostRecord.external_id).in_(keys)
+                )
+            )
+        }
+        fresh = [p for p in posts if post_key(p) not in known]
+        if not fresh:
+            return []
+        by_key = {post_key(p): p for p in fresh}
+        table = PostRecord.__table__.c
+        statement = _insert_ignoring_conflicts(session).returning(
+            table.id, table.channel, table.external_id
+        )
+        # A concurrent worker may have stored some meanwhile: RETURNING lists only ours.
+        rows = session.execute(statement, [_post_row(p, now) for p in fresh])
+        return [(row_id, by_key[(channel, ext)]) for row_id, channel, ext in rows]
+
+    def _open_items(self, session: Session, stored: list[tuple[int, Post]], now: datetime) -> int:
+        """Create one routed item per stored post that needs attention, with its audit event."""
+        items: list[dict[str, Any]] = []
+        for row_id, post in stored:
+            if not needs_item(post):
+                continue
+            decision = route_by_channel(post, self._policy)
+            items.append(
+                {
+                    "post_pk": row_id,
+                    "department": decision.department,
+                    "status": ItemStatus.NEW,
+                    "rule": decision.rule,
+                    "why": decision.why,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        if not items:
+            return 0
+        ids = self._insert_items(session, items)
+        session.execute(
+            AuditEvent.__table__.insert(),
+            [
+                {
+                    "at": now,
+                    "actor": SYSTEM,
+                    "action": "item.routed",
+                    "subject_type": "item",
+                    "subject_id": str(item_id),
+                    "why": item["why"],
+                    "details": {"department": item["department"], "rule": item["rule"]},
+                }
+                for item_id, item in zip(ids, items, strict=True)
+            ],
+        )
+        return len(items)
+
+    @staticmethod
+    def _insert_items(session: Session, items: list[dict[str, Any]]) -> list[int]:
+        result = session.execute(
+            Item.__table__.insert().returning(Item.__table__.c.id, sort_by_parameter_order=True),
+            items,
+        )
+        return [row[0] for row in result]

@@ -1,0 +1,61 @@
+"""Pure pipeline stages: functions over a batch of posts plus the state they need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from townhall.posts import Post
+
+
+class OwnerPolicy(Protocol):
+    """The part of the organisation policy this stage needs."""
+
+    def default_owner(self, channel_id: str) -> str:
+        """The department that owns a channel's items by default."""
+        ...
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Where an item goes and why (the routing issue replaces this stage with rules)."""
+
+    department: str
+    rule: str
+    why: str
+
+
+def post_key(post: Post) -> tuple[str, str]:
+    """The identity of a post: (channel, external id)."""
+    return (post.channel, post.external_id)
+
+
+def dedup(posts: Iterable[Post]) -> tuple[list[Post], int]:
+    """Drop repeats of the same (channel, external id) inside a batch; returns (kept, dropped)."""
+    seen: set[tuple[str, str]] = set()
+    unique: list[Post] = []
+    dropped = 0
+    for post in posts:
+        key = post_key(post)
+        if key in seen:
+            dropped += 1
+            continue
+        seen.add(key)
+        unique.append(post)
+    return unique, dropped
+
+
+def needs_item(post: Post) -> bool:
+    """Whether a post needs someone's attention: a plain reshare (no text of its own) does not."""
+    return not (post.reshare_of and not post.text.strip())
+
+
+def route_by_channel(post: Post, policy: OwnerPolicy) -> RoutingDecision:
+    """Send an item to the department the policy names as the channel's default owner."""
+    department = policy.default_owner(post.channel)
+    return RoutingDecision(
+        department=department,
+        rule="channel_default",
+        why=f"{department} is the default owner of the {post.channel} channel in the policy.",
+    )

@@ -1,0 +1,129 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when
+``TOWNHALL_TEST_DATABASE_URL`` is set, as ``make test`` does), rolled-back sessions, the ACME policy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from townhall.db import make_engine, migrate
+
+if TYPE_CHECKING:
+    from townhall.posts import Post
+
+ROOT = Path(__file__).resolve().parents[1]
+ACME_POLICY = ROOT / "examples" / "acme" / "policy.yaml"
+
+
+def _test_database_url() -> str | None:
+    import os
+
+    return os.environ.get("TOWNHALL_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    """``sqlite`` or ``postgresql``: the backend this test run uses."""
+    url = _test_database_url()
+    return "postgresql" if url and url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def make_database_url(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[], str]]:
+    """A factory of fresh, migrated, empty databases on the run's backend; dropped at the end."""
+    base = _test_database_url()
+    created: list[str] = []
+    engines: list[Engine] = []
+
+    def fresh() -> str:
+        if base is None:
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'townhall.db'}"
+        else:
+            name = f"townhall_t_{uuid.uuid4().hex[:12]}"
+            admin = create_engine(make_url(base).set(database="postgres"),
+                                  isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            created.append(name)
+            url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(url)
+        migrate(engine)
+        engines.append(engine)
+        return url
+
+    yield fresh
+    for engine in engines:
+        engine.dispose()
+    if base is not None and created:
+        admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(make_database_url: Callable[[], str]) -> Iterator[Engine]:
+    """One migrated database shared by the run; tests isolate through ``session``."""
+    eng = make_engine(make_database_url())
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test.
+
+    Code under test may call ``commit()``: it releases a savepoint, not the outer transaction.
+    """
+    with engine.connect() as conn:
+        outer = conn.begin()
+        with Session(bind=conn, join_transaction_mode="create_savepoint",
+                     expire_on_commit=False) as sess:
+            yield sess
+        outer.rollback()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed 'now' for code that takes the clock as an argument."""
+    return datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+
+PostFactory = Callable[..., "Post"]
+
+
+@pytest.fixture
+def make_post() -> PostFactory:
+    """Build valid ``Post`` objects: ``make_post(n)`` varies id and text, keywords override."""
+    from townhall.posts import Post
+
+    def build(n: int = 1, **overrides: object) -> Post:
+        data: dict[str, object] = {
+            "id": f"mastodon:{100000 + n}",
+            "channel": "mastodon",
+            "created_at": f"2026-11-20T14:{n % 60:02d}:00Z",
+            "text": f"My ACME KettleOne stopped working after {n} days, any advice?",
+            "author": {
+                "handle": f"@user{n}@example.social",
+                "name": f"User {n}",
+                "followers": 100 + n,
+                "location": "Leeds, UK",
+            },
+        }
+        data.update(overrides)
+        return Post.model_validate(data)
+
+    return build
