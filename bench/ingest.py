@@ -38,9 +38,14 @@ def make_lines(n: int) -> list[bytes]:
                     "id": f"{channel}:{i}",
                     "channel": channel,
                     "created_at": f"2026-11-20T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:00Z",
-                    "text": "" if i % 10 == 0 else f"my ACME KettleOne #{i} leaks again 😤 any fix?",
-                    "author": {"handle": f"@user{i % 5000}@example.social", "followers": i % 9000,
-                               "location": "Leeds, UK"},
+                    "text": ""
+                    if i % 10 == 0
+                    else f"my ACME KettleOne #{i} leaks again 😤 any fix?",
+                    "author": {
+                        "handle": f"@user{i % 5000}@example.social",
+                        "followers": i % 9000,
+                        "location": "Leeds, UK",
+                    },
                     "reshare_of": f"{channel}:{i - 1}" if i % 10 == 0 and i else None,
                 }
             )
@@ -68,8 +73,10 @@ def main() -> None:
             batch_times.append(time.perf_counter() - b0)
         store_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        dup = sum(pipeline.process_batch(posts[s : s + 500], now_utc()).duplicates
-                  for s in range(0, n, 500))
+        dup = sum(
+            pipeline.process_batch(posts[s : s + 500], now_utc()).duplicates
+            for s in range(0, n, 500)
+        )
         dup_s = time.perf_counter() - t0
         engine.dispose()
 
@@ -81,8 +88,9 @@ def main() -> None:
     print(f"parse+store (SQLite, 500/batch) {n / (parse_s + store_s):,.0f} posts/s")
     print(f"store / parse time ratio    {store_s / parse_s:.2f}x")
     print(f"re-ingest (all duplicates)  {n / dup_s:,.0f} posts/s ({dup:,} duplicates)")
-    print(f"batch of 500: p50 {statistics.median(batch_times) * 1000:.1f} ms, "
-          f"p99 {p99 * 1000:.1f} ms")
+    print(
+        f"batch of 500: p50 {statistics.median(batch_times) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+    )
     print(f"peak RSS                    {rss_mb:,.0f} MB")
 
 

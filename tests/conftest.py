@@ -1,5 +1,6 @@
-"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when
-``TOWNHALL_TEST_DATABASE_URL`` is set, as ``make test`` does), rolled-back sessions, the ACME policy.
+"""Shared fixtures: a migrated database, rolled-back sessions, post factories.
+
+The database is SQLite, or PostgreSQL when ``TOWNHALL_TEST_DATABASE_URL`` is set (``make test``).
 """
 
 from __future__ import annotations
@@ -7,8 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -51,8 +52,9 @@ def make_database_url(
             url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'townhall.db'}"
         else:
             name = f"townhall_t_{uuid.uuid4().hex[:12]}"
-            admin = create_engine(make_url(base).set(database="postgres"),
-                                  isolation_level="AUTOCOMMIT")
+            admin = create_engine(
+                make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT"
+            )
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             admin.dispose()
@@ -90,8 +92,9 @@ def session(engine: Engine) -> Iterator[Session]:
     """
     with engine.connect() as conn:
         outer = conn.begin()
-        with Session(bind=conn, join_transaction_mode="create_savepoint",
-                     expire_on_commit=False) as sess:
+        with Session(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as sess:
             yield sess
         outer.rollback()
 

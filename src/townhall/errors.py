@@ -1,17 +1,17 @@
 """Townhall's exception tree.
 
-    TownhallError                       base; ``status_code`` and a message a user can act on
-    ├── ConfigError                     bad settings or policy file (names file, line, field)
-    │   └── PolicyError                 the organisation policy does not validate
-    ├── InputError                      a post or request that cannot be accepted (422)
-    │   └── PostFormatError             one line of Post JSONL is malformed
-    ├── NotFoundError                   an item, user or post that does not exist (404)
-    ├── PermissionDeniedError           the user may not do this (403)
-    ├── ConflictError                   the action clashes with the current state (409)
-    └── ChannelError                    a connector's vendor error, translated at the boundary
-        ├── ChannelUnavailableError     retry with backoff
-        ├── ChannelAuthError            credentials expired: tell a human
-        └── ChannelRejectedError        the channel refused the request: do not retry
+TownhallError                       base; ``status_code`` and a message a user can act on
+├── ConfigError                     bad settings or policy file (names file, line, field)
+│   └── PolicyError                 the organisation policy does not validate
+├── InputError                      a post or request that cannot be accepted (422)
+│   └── PostFormatError             one line of Post JSONL is malformed
+├── NotFoundError                   an item, user or post that does not exist (404)
+├── PermissionDeniedError           the user may not do this (403)
+├── ConflictError                   the action clashes with the current state (409)
+└── ChannelError                    a connector's vendor error, translated at the boundary
+    ├── ChannelUnavailableError     retry with backoff
+    ├── ChannelAuthError            credentials expired: tell a human
+    └── ChannelRejectedError        the channel refused the request: do not retry
 """
 
 from __future__ import annotations

@@ -23,7 +23,9 @@ MAX_TEXT_CHARS = 200_000
 MAX_LINE_BYTES = 4_000_000
 """Longest JSONL line accepted, in bytes."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
@@ -50,7 +52,7 @@ class Author(BaseModel):
 
 
 class Post(BaseModel):
-    """One normalised post. ``id`` is ``<channel>:<external id>``; unknown fields go to ``extra``."""
+    """One normalised post: ``id`` is ``<channel>:<external id>``; unknown fields: ``extra``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -134,15 +136,17 @@ def _describe(error: ValidationError) -> str:
     return f"{loc}: {msg}" + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
 
 
-def parse_post(raw: bytes | str | dict[str, Any], line: int | None = None,
-               source: str | None = None) -> Post:
+def parse_post(
+    raw: bytes | str | dict[str, Any], line: int | None = None, source: str | None = None
+) -> Post:
     """Parse one Post JSONL line (or an already decoded object); raises ``PostFormatError``."""
     if isinstance(raw, dict):
         data: Any = raw
     else:
         if len(raw) > MAX_LINE_BYTES:
-            raise PostFormatError(f"line is {len(raw):,} bytes, over the {MAX_LINE_BYTES:,} limit",
-                                  line, source)
+            raise PostFormatError(
+                f"line is {len(raw):,} bytes, over the {MAX_LINE_BYTES:,} limit", line, source
+            )
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

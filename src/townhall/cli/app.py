@@ -9,6 +9,7 @@ from townhall.cli import ingest as ingest_cmd
 from townhall.cli import policy as policy_cmd
 from townhall.cli import serve as serve_cmd
 from townhall.cli import simulate as simulate_cmd
+from townhall.cli import users as users_cmd
 
 app = typer.Typer(
     name="townhall",
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(policy_cmd.app, name="policy", help="Check the organisation policy.")
 app.add_typer(db_cmd.app, name="db", help="Create or upgrade the database schema.")
+app.add_typer(users_cmd.app, name="users", help="Create and list logins.")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("simulate")(simulate_cmd.simulate)
 app.command("demo")(serve_cmd.demo)

@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def upgrade() -> None:
-    """Bring the database (TOWNHALL_DATABASE_URL, or SQLite under TOWNHALL_HOME) to the newest schema."""
+    """Bring the database (TOWNHALL_DATABASE_URL, or SQLite in TOWNHALL_HOME) up to date."""
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)

@@ -21,7 +21,7 @@ from townhall.pipeline.runner import BatchResult, Pipeline
 from townhall.pipeline.worker import run_worker
 from townhall.posts import now_utc
 
-DEMO_PASSWORD = "townhall-demo"
+DEMO_PASSWORD = "townhall-demo"  # noqa: S105 - the demo's published login, printed at start
 
 
 def _is_loopback(host: str) -> bool:
@@ -85,7 +85,9 @@ def demo(
     _create_demo_users(runtime, password)
     web_settings = _web_settings(settings, host)
     app = create_app(web_settings, runtime.engine, runtime.policy)
-    err.print(f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)")
+    err.print(
+        f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"
+    )
     asyncio.run(_run_demo(app, runtime, host, port, speed, skip_to, seed))
     runtime.close()
 
@@ -129,8 +131,13 @@ async def _run_demo(
 
     feeder = asyncio.create_task(feed())
     worker = asyncio.create_task(
-        run_worker(bus, Pipeline(runtime.sessions, runtime.policy), now_utc,
-                   batch_size=runtime.settings.batch_size, on_batch=totals.append)
+        run_worker(
+            bus,
+            Pipeline(runtime.sessions, runtime.policy),
+            now_utc,
+            batch_size=runtime.settings.batch_size,
+            on_batch=totals.append,
+        )
     )
     try:
         await server.serve()

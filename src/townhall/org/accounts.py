@@ -74,14 +74,28 @@ def upsert_user(
         )
         session.add(user)
         session.flush()
-        record(session, at=now, actor=actor, action="user.created", subject_type="user",
-               subject_id=user.id, why=f"{name} joins {department} as {role}")
+        record(
+            session,
+            at=now,
+            actor=actor,
+            action="user.created",
+            subject_type="user",
+            subject_id=user.id,
+            why=f"{name} joins {department} as {role}",
+        )
         return user
     changed = (user.name, user.department, user.role) != (name, department, role)
     user.name, user.department, user.role = name, department, role
     if password is not None:
         user.password_hash = hash_password(password)
     if changed:
-        record(session, at=now, actor=actor, action="user.updated", subject_type="user",
-               subject_id=user.id, why=f"{name} is now {role} in {department}")
+        record(
+            session,
+            at=now,
+            actor=actor,
+            action="user.updated",
+            subject_type="user",
+            subject_id=user.id,
+            why=f"{name} is now {role} in {department}",
+        )
     return user

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, select, tuple_
+from sqlalchemy import Insert, Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,11 @@ class BatchResult:
 
 
 EMPTY = BatchResult(0, 0, 0, 0)
+
+# Core tables: bulk inserts skip the ORM's per-object bookkeeping.
+POSTS = cast(Table, PostRecord.__table__)
+ITEMS = cast(Table, Item.__table__)
+AUDIT = cast(Table, AuditEvent.__table__)
 
 
 def _post_row(post: Post, now: datetime) -> dict[str, Any]:
@@ -66,9 +71,9 @@ def _insert_ignoring_conflicts(session: Session) -> Insert:
     """An INSERT that skips rows whose (channel, external id) or post id is already stored."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(PostRecord.__table__).on_conflict_do_nothing()
+        return postgresql.insert(POSTS).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite.insert(PostRecord.__table__).on_conflict_do_nothing()
+        return sqlite.insert(POSTS).on_conflict_do_nothing()
     raise NotImplementedError(f"unsupported database: {dialect}")
 
 
@@ -89,7 +94,9 @@ class Pipeline:
             items = self._open_items(session, stored, now)
         return BatchResult(len(posts), len(stored), len(posts) - len(stored), items)
 
-    def _store_new(self, session: Session, posts: list[Post], now: datetime) -> list[tuple[int, Post]]:
+    def _store_new(
+        self, session: Session, posts: list[Post], now: datetime
+    ) -> list[tuple[int, Post]]:
         """Insert the posts not stored yet; returns (row id, post) for each new one."""
         keys = [post_key(p) for p in posts]
         known = {
@@ -104,7 +111,7 @@ class Pipeline:
         if not fresh:
             return []
         by_key = {post_key(p): p for p in fresh}
-        table = PostRecord.__table__.c
+        table = POSTS.c
         statement = _insert_ignoring_conflicts(session).returning(
             table.id, table.channel, table.external_id
         )
@@ -134,7 +141,7 @@ class Pipeline:
             return 0
         ids = self._insert_items(session, items)
         session.execute(
-            AuditEvent.__table__.insert(),
+            AUDIT.insert(),
             [
                 {
                     "at": now,
@@ -153,7 +160,7 @@ class Pipeline:
     @staticmethod
     def _insert_items(session: Session, items: list[dict[str, Any]]) -> list[int]:
         result = session.execute(
-            Item.__table__.insert().returning(Item.__table__.c.id, sort_by_parameter_order=True),
+            ITEMS.insert().returning(ITEMS.c.id, sort_by_parameter_order=True),
             items,
         )
         return [row[0] for row in result]
