@@ -1,4 +1,4 @@
-"""The bus between connectors and the pipeline: in-process by default (Redis Streams later)."""
+"""The bus between connectors and the pipeline: in-process by default, or Redis Streams."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ class Bus(Protocol):
         """
         ...
 
+    async def ack(self) -> None:
+        """The last batch is committed: it need not be delivered again."""
+        ...
+
     async def close(self) -> None:
         """No more posts will be published; consumers drain what is left."""
         ...
@@ -41,6 +45,9 @@ class MemoryBus:
         if self._closed:
             raise RuntimeError("bus is closed")
         await self._queue.put(post)
+
+    async def ack(self) -> None:
+        """Nothing to do: an in-process bus does not survive a crash anyway."""
 
     async def close(self) -> None:
         """Mark the end of the stream."""

@@ -32,6 +32,7 @@ async def run_worker(
             return total
         # The database work is blocking: keep the event loop (web server) responsive.
         result = await asyncio.to_thread(pipeline.process_batch, batch, clock())
+        await bus.ack()
         total = total + result
         if on_batch is not None:
             on_batch(result)
