@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from townhall.db import make_engine, migrate
 
 if TYPE_CHECKING:
+    from townhall.org.policy import Policy
     from townhall.posts import Post
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,3 +131,11 @@ def make_post() -> PostFactory:
         return Post.model_validate(data)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def acme_policy() -> Policy:
+    """The demo company's policy, as shipped in examples/acme."""
+    from townhall.org.loader import load_policy
+
+    return load_policy(ACME_POLICY)

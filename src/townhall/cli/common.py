@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -22,7 +23,7 @@ from rich.progress import (
 
 from townhall.errors import ConfigError
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 """Progress, warnings and per-line errors go to stderr so stdout stays pipeable."""
 
 
@@ -34,7 +35,7 @@ def open_input(name: str) -> Iterator[tuple[BinaryIO, int | None]]:
         return
     path = Path(name)
     if not path.is_file():
-        err.print(f"[red]error:[/] {name}: no such file")
+        err.print(f"[red]error:[/] {escape(name)}: no such file")
         raise typer.Exit(2)
     with path.open("rb") as stream:
         yield stream, path.stat().st_size
@@ -58,5 +59,5 @@ def byte_progress(label: str) -> Progress:
 def fail_config(exc: ConfigError) -> typer.Exit:
     """Print a configuration error (every problem on its own line) and return the exit."""
     for line in exc.message.splitlines():
-        err.print(f"[red]error:[/] {line}", markup=True, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(line)}")
     return typer.Exit(1)

@@ -12,7 +12,8 @@ from townhall.cli.common import fail_config
 from townhall.config import Settings, get_settings
 from townhall.db import make_engine, migrate, session_factory
 from townhall.errors import ConfigError
-from townhall.org.policy import Policy, load_policy
+from townhall.org.loader import load_policy
+from townhall.org.policy import Policy
 
 
 @dataclass
