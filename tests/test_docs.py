@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import typer
-
 from typer.core import TyperGroup
 
 from townhall.cli.app import app
