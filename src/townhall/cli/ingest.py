@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +11,10 @@ from rich.markup import escape
 
 from townhall.cli.common import byte_progress, err, open_input
 from townhall.cli.runtime import open_runtime
+from townhall.connectors.jsonl.connector import JsonlConnector
 from townhall.errors import PostFormatError
 from townhall.pipeline.runner import EMPTY, Pipeline
-from townhall.posts import Post, now_utc, read_jsonl
+from townhall.posts import Post, now_utc
 
 MAX_ERRORS_SHOWN = 200
 
@@ -44,13 +44,10 @@ def ingest(
     with open_input(file) as (stream, nbytes), byte_progress("ingest") as progress:
         task = progress.add_task(source, total=nbytes, status="")
         batch: list[Post] = []
-
-        def lines() -> Iterator[bytes]:
-            for line in stream:
-                progress.advance(task, len(line))
-                yield line
-
-        for parsed in read_jsonl(lines(), source):
+        connector = JsonlConnector(
+            stream, source, on_line=lambda line: progress.advance(task, len(line))
+        )
+        for parsed in connector.fetch():
             if isinstance(parsed, PostFormatError):
                 rejected += 1
                 if rejected <= MAX_ERRORS_SHOWN:

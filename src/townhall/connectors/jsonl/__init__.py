@@ -1,0 +1,1 @@
+"""The JSONL connector: Post JSONL files, exports and replays."""
