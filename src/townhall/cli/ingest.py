@@ -35,32 +35,32 @@ def ingest(
     stored. A JSON summary (read, stored, duplicates, rejected, items) goes to stdout. Exits 1
     when any line was rejected, 0 otherwise.
     """
-    runtime = open_runtime(policy)
-    size = batch_size or runtime.settings.batch_size
-    pipeline = Pipeline(runtime.sessions, runtime.policy)
-    total = EMPTY
-    rejected = 0
-    source = "<stdin>" if file == "-" else file
-    with open_input(file) as (stream, nbytes), byte_progress("ingest") as progress:
-        task = progress.add_task(source, total=nbytes, status="")
-        batch: list[Post] = []
-        connector = JsonlConnector(
-            stream, source, on_line=lambda line: progress.advance(task, len(line))
-        )
-        for parsed in connector.fetch():
-            if isinstance(parsed, PostFormatError):
-                rejected += 1
-                if rejected <= MAX_ERRORS_SHOWN:
-                    progress.console.print(f"[yellow]skipped[/] {escape(parsed.message)}")
-                continue
-            batch.append(parsed)
-            if len(batch) >= size:
+    with open_runtime(policy) as runtime:
+        size = batch_size or runtime.settings.batch_size
+        pipeline = Pipeline(runtime.sessions, runtime.policy)
+        total = EMPTY
+        rejected = 0
+        source = "<stdin>" if file == "-" else file
+        with open_input(file) as (stream, nbytes), byte_progress("ingest") as progress:
+            task = progress.add_task(source, total=nbytes, status="")
+            batch: list[Post] = []
+            connector = JsonlConnector(
+                stream, source, on_line=lambda line: progress.advance(task, len(line))
+            )
+            for parsed in connector.fetch():
+                if isinstance(parsed, PostFormatError):
+                    rejected += 1
+                    if rejected <= MAX_ERRORS_SHOWN:
+                        progress.console.print(f"[yellow]skipped[/] {escape(parsed.message)}")
+                    continue
+                batch.append(parsed)
+                if len(batch) >= size:
+                    total = total + pipeline.process_batch(batch, now_utc())
+                    batch = []
+                    progress.update(task, status=f"stored {total.stored:,}")
+            if batch:
                 total = total + pipeline.process_batch(batch, now_utc())
-                batch = []
-                progress.update(task, status=f"stored {total.stored:,}")
-        if batch:
-            total = total + pipeline.process_batch(batch, now_utc())
-        progress.update(task, status=f"stored {total.stored:,}")
+            progress.update(task, status=f"stored {total.stored:,}")
     if rejected > MAX_ERRORS_SHOWN:
         err.print(f"[yellow]… and {rejected - MAX_ERRORS_SHOWN:,} more rejected lines[/]")
     summary = {
@@ -75,6 +75,5 @@ def ingest(
         f" · rejected {rejected:,} · items opened {total.items:,}"
     )
     typer.echo(orjson.dumps(summary).decode())
-    runtime.close()
     if rejected:
         raise typer.Exit(1)

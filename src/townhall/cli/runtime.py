@@ -29,6 +29,12 @@ class Runtime:
         """Release database connections."""
         self.engine.dispose()
 
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def open_runtime(
     policy_path: Path | None = None,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import signal
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
-import uvicorn
+from fastapi import FastAPI
 from rich.table import Table
 
 from townhall.cli.common import err
@@ -20,6 +22,8 @@ from townhall.pipeline.bus import MemoryBus
 from townhall.pipeline.runner import BatchResult, Pipeline
 from townhall.pipeline.worker import run_worker
 from townhall.posts import now_utc
+from townhall.web.app import create_app
+from townhall.web.server import make_server
 
 DEMO_PASSWORD = "townhall-demo"  # noqa: S105 - the demo's published login, printed at start
 
@@ -47,14 +51,11 @@ def serve(
     policy: Annotated[Path | None, typer.Option(help="Policy YAML.")] = None,
 ) -> None:
     """Run the web app on the configured database (TOWNHALL_DATABASE_URL or SQLite)."""
-    from townhall.web.app import create_app
-
-    runtime = open_runtime(policy)
-    settings = _web_settings(runtime.settings, host)
-    app = create_app(settings, runtime.engine, runtime.policy)
-    err.print(f"Townhall at [bold]http://{host}:{port}/[/]")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-    runtime.close()
+    with open_runtime(policy) as runtime:
+        settings = _web_settings(runtime.settings, host)
+        app = create_app(settings, runtime.engine, runtime.policy)
+        err.print(f"Townhall at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)")
+        make_server(app, host=host, port=port).run()
 
 
 def demo(
@@ -75,21 +76,18 @@ def demo(
     The demo database is TOWNHALL_HOME/demo.db and is recreated on every run. The day starts
     SKIP_TO hours before now; the rest plays at SPEED (60: one simulated minute per second).
     """
-    from townhall.web.app import create_app
-
     settings = get_settings()
     db_path = (settings.home / "demo.db").resolve()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    runtime = open_runtime(settings=settings, database_url=f"sqlite:///{db_path}")
-    _create_demo_users(runtime, password)
-    web_settings = _web_settings(settings, host)
-    app = create_app(web_settings, runtime.engine, runtime.policy)
-    err.print(
-        f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"
-    )
-    asyncio.run(_run_demo(app, runtime, host, port, speed, skip_to, seed))
-    runtime.close()
+    with open_runtime(settings=settings, database_url=f"sqlite:///{db_path}") as runtime:
+        _create_demo_users(runtime, password)
+        web_settings = _web_settings(settings, host)
+        app = create_app(web_settings, runtime.engine, runtime.policy)
+        err.print(
+            f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"
+        )
+        asyncio.run(_run_demo(app, runtime, host, port, speed, skip_to, seed))
 
 
 def _create_demo_users(runtime: Runtime, password: str) -> None:
@@ -112,11 +110,11 @@ def _create_demo_users(runtime: Runtime, password: str) -> None:
 
 
 async def _run_demo(
-    app: object, runtime: Runtime, host: str, port: int, speed: float, skip_to: float, seed: int
+    app: FastAPI, runtime: Runtime, host: str, port: int, speed: float, skip_to: float, seed: int
 ) -> None:
     from townhall.connectors.simulator.connector import SimulatorConnector
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))  # type: ignore[arg-type]
+    server = make_server(app, host=host, port=port)
     start = now_utc() - timedelta(hours=skip_to)
     simulator = SimulatorConnector(seed=seed, speed=speed, start=start, skip_to_hours=skip_to)
     bus = MemoryBus()
@@ -139,11 +137,20 @@ async def _run_demo(
             on_batch=totals.append,
         )
     )
+    # uvicorn turns Ctrl-C / SIGTERM into a graceful shutdown, then re-sends the signal to the
+    # handler it found. Let that handler ignore it, so the pipeline below drains and we exit 0.
+    previous = {sig: signal.signal(sig, _after_shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         await server.serve()
     finally:
         feeder.cancel()
         await asyncio.gather(feeder, return_exceptions=True)
         await asyncio.wait_for(worker, timeout=30)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         stored = sum(t.stored for t in totals)
         err.print(f"demo stopped: {stored:,} posts stored")
+
+
+def _after_shutdown(signum: int, frame: FrameType | None) -> None:
+    """The server has already shut down gracefully for this signal: nothing more to do."""

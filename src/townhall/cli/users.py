@@ -38,44 +38,42 @@ def add(
     policy: PolicyOption = None,
 ) -> None:
     """Create a login, or update its name, department, role and password."""
-    runtime = open_runtime(policy)
-    if department not in runtime.policy.department_ids:
-        valid = ", ".join(runtime.policy.department_ids)
-        err.print(
-            f"[red]error:[/] --department: unknown department '{department}' (valid: {valid})"
-        )
-        raise typer.Exit(2)
-    if len(password) < 8:
-        err.print("[red]error:[/] --password: use at least 8 characters")
-        raise typer.Exit(2)
-    with runtime.sessions() as session, session.begin():
-        upsert_user(
-            session,
-            email=email,
-            name=name,
-            department=department,
-            role=role,
-            password=password,
-            now=now_utc(),
-            actor="cli",
-        )
-    err.print(f"login ready: {email.lower()} ({department}, {role})")
-    runtime.close()
+    with open_runtime(policy) as runtime:
+        if department not in runtime.policy.department_ids:
+            valid = ", ".join(runtime.policy.department_ids)
+            err.print(
+                f"[red]error:[/] --department: unknown department '{department}' (valid: {valid})"
+            )
+            raise typer.Exit(2)
+        if len(password) < 8:
+            err.print("[red]error:[/] --password: use at least 8 characters")
+            raise typer.Exit(2)
+        with runtime.sessions() as session, session.begin():
+            upsert_user(
+                session,
+                email=email,
+                name=name,
+                department=department,
+                role=role,
+                password=password,
+                now=now_utc(),
+                actor="cli",
+            )
+        err.print(f"login ready: {email.lower()} ({department}, {role})")
 
 
 @app.command("list")
 def list_users(policy: PolicyOption = None) -> None:
     """List the logins with their department and role."""
-    runtime = open_runtime(policy)
-    table = Table("e-mail", "name", "department", "role", "active")
-    with runtime.sessions() as session:
-        for user in session.scalars(select(User).order_by(User.department, User.email)):
-            table.add_row(
-                user.email,
-                user.name,
-                user.department,
-                str(user.role),
-                "yes" if user.active else "no",
-            )
-    err.print(table)
-    runtime.close()
+    with open_runtime(policy) as runtime:
+        table = Table("e-mail", "name", "department", "role", "active")
+        with runtime.sessions() as session:
+            for user in session.scalars(select(User).order_by(User.department, User.email)):
+                table.add_row(
+                    user.email,
+                    user.name,
+                    user.department,
+                    str(user.role),
+                    "yes" if user.active else "no",
+                )
+        err.print(table)

@@ -1,0 +1,39 @@
+"""Plain data for the inbox: filters in, thread views out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from townhall.models import ItemStatus, PostRecord
+
+PAGE_SIZE = 100
+"""Items shown per page of the inbox (newest first)."""
+
+MAX_NOTE_CHARS = 10_000
+"""Longest internal note accepted, in characters."""
+
+OPEN_STATUSES = (ItemStatus.NEW, ItemStatus.IN_PROGRESS)
+"""Statuses of items still waiting for someone."""
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """Which items to show; every field narrows the list, ``None`` or empty means any."""
+
+    department: str | None = None
+    channel: str | None = None
+    statuses: tuple[ItemStatus, ...] = ()
+    text: str | None = None
+
+    def open_only(self) -> InboxFilter:
+        """The same filter restricted to items not done yet."""
+        return replace(self, statuses=OPEN_STATUSES)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The conversation around a post: what it replies to, replies to it, reshare count."""
+
+    parent: PostRecord | None
+    replies: list[PostRecord] = field(default_factory=list)
+    reshares: int = 0

@@ -1,0 +1,96 @@
+"""The web app: ``create_app`` wires settings, database, policy, middleware and routers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from townhall.config import Settings
+from townhall.db import session_factory
+from townhall.errors import TownhallError
+from townhall.org.policy import Policy
+from townhall.web import auth, health, inbox, items
+from townhall.web.context import WebState, state
+from townhall.web.security import SecurityHeadersMiddleware
+from townhall.web.templating import STATIC_DIR, Templates
+
+SESSION_COOKIE = "townhall_session"
+SESSION_MAX_AGE = 12 * 3600
+"""Seconds a login lasts."""
+
+
+def _wants_page(request: Request) -> bool:
+    """Whether the client is a browser navigating (not htmx, an event stream or an API call)."""
+    accept = request.headers.get("accept", "")
+    if request.headers.get("HX-Request") == "true" or "text/event-stream" in accept:
+        return False
+    return not request.url.path.endswith("/stream") and "application/json" not in accept
+
+
+def _error_response(request: Request, status: int, message: str) -> Response:
+    if request.url.path == "/healthz" or "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"detail": message}, status_code=status)
+    name = "_error.html" if request.headers.get("HX-Request") == "true" else "error.html"
+    return state(request).templates.TemplateResponse(
+        request, name, {"status": status, "message": message}, status_code=status
+    )
+
+
+async def _townhall_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TownhallError)
+    if isinstance(exc, auth.LoginRequired) and _wants_page(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # a form sent after the session expired: start over
+            target = "/inbox"
+        return RedirectResponse(f"/login?{_next(target)}", status_code=303)
+    response = _error_response(request, exc.status_code, exc.message)
+    if isinstance(exc, auth.LoginRequired):
+        response.headers["HX-Redirect"] = "/login"
+    return response
+
+
+def _next(target: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"next": target})
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'][1:]) or 'request'}: {err['msg']}"
+        for err in exc.errors()
+    )
+    return _error_response(request, 422, f"The request could not be accepted ({problems}).")
+
+
+def create_app(settings: Settings, engine: Engine, policy: Policy) -> FastAPI:
+    """The Townhall web app over ``engine`` for the organisation ``policy``."""
+    app = FastAPI(title="Townhall", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.web = WebState(
+        settings=settings,
+        policy=policy,
+        sessions=session_factory(engine),
+        templates=Templates(),
+    )
+    app.add_exception_handler(TownhallError, _townhall_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(inbox.router)
+    app.include_router(items.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

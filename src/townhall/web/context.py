@@ -1,0 +1,64 @@
+"""What every request handler needs: the policy view, sessions per request, templates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from townhall.config import Settings
+from townhall.org.policy import Policy
+from townhall.web.templating import Templates
+
+
+@dataclass
+class WebState:
+    """Shared by every request of one app: settings, policy, sessions, templates."""
+
+    settings: Settings
+    policy: Policy
+    sessions: sessionmaker[Session]
+    templates: Templates
+    stopping: threading.Event = field(default_factory=threading.Event)
+    servers: list[Any] = field(default_factory=list)
+    open_streams: int = 0
+
+    def department_name(self, department_id: str) -> str:
+        """The display name of a department (its id when the policy does not know it)."""
+        try:
+            return self.policy.department(department_id).name
+        except KeyError:
+            return department_id
+
+    def departments(self) -> list[tuple[str, str]]:
+        """(id, name) of every department in the policy, in policy order."""
+        return [(dep, self.department_name(dep)) for dep in self.policy.department_ids]
+
+    def shutting_down(self) -> bool:
+        """Whether live streams should end now (app stopping or its server exiting)."""
+        from sse_starlette.sse import AppStatus
+
+        if self.stopping.is_set() or AppStatus.should_exit:
+            return True
+        return any(getattr(server, "should_exit", False) for server in self.servers)
+
+
+def state(request: Request) -> WebState:
+    """The app's shared state."""
+    web: WebState = request.app.state.web
+    return web
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A session whose transaction commits when the handler returns and rolls back on error."""
+    with state(request).sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,245 @@
+"""The inbox: department queues and the unified view, with filters, paging and a live stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from townhall.cases import repository
+from townhall.cases.schemas import OPEN_STATUSES, PAGE_SIZE, InboxFilter
+from townhall.cases.service import STATUS_LABELS
+from townhall.models import Item, ItemStatus, User
+from townhall.web.auth import CurrentUser, DbSession
+from townhall.web.context import WebState, state
+
+ALL = "all"
+"""The ``department`` value of the unified inbox (every department)."""
+
+STATUS_CHOICES: dict[str, str] = {
+    "open": "Open",
+    "any": "Any status",
+    **{status.value: label for status, label in STATUS_LABELS.items()},
+}
+
+POLL_SECONDS = 1.0
+"""How often the live stream looks for new items."""
+
+ROWS_PER_TICK = 50
+"""Most rows the live stream sends per poll (bounded work per tick)."""
+
+router = APIRouter()
+
+
+class InboxQuery:
+    """The inbox's query parameters, as given and as an ``InboxFilter``."""
+
+    def __init__(
+        self,
+        user: User,
+        department: str | None,
+        channel: str | None,
+        status: str | None,
+        q: str | None,
+    ) -> None:
+        self.department = department if department else user.department
+        self.channel = channel or ""
+        self.status = status if status in STATUS_CHOICES else "open"
+        self.q = (q or "").strip()[:200]
+        if self.status == "open":
+            statuses: tuple[ItemStatus, ...] = OPEN_STATUSES
+        elif self.status == "any":
+            statuses = ()
+        else:
+            statuses = (ItemStatus(self.status),)
+        self.filter = InboxFilter(
+            department=None if self.department == ALL else self.department,
+            channel=self.channel or None,
+            statuses=statuses,
+            text=self.q or None,
+        )
+
+    def params(self, **extra: str | int) -> str:
+        """The query string of this view, plus ``extra``."""
+        values: dict[str, str | int] = {"department": self.department, "status": self.status}
+        if self.channel:
+            values["channel"] = self.channel
+        if self.q:
+            values["q"] = self.q
+        values.update(extra)
+        return urlencode(values)
+
+
+def _query(
+    user: User,
+    department: str | None,
+    channel: str | None,
+    status: str | None,
+    q: str | None,
+) -> InboxQuery:
+    return InboxQuery(user, department, channel, status, q)
+
+
+Department = Annotated[str | None, Query(max_length=64)]
+Channel = Annotated[str | None, Query(max_length=32)]
+Status = Annotated[str | None, Query(max_length=16)]
+Text = Annotated[str | None, Query(max_length=500)]
+
+
+def row_context(web: WebState, items: list[Item]) -> dict[str, object]:
+    """What ``_rows.html`` and ``_row.html`` need besides the items."""
+    return {"items": items, "department_name": web.department_name, "labels": STATUS_LABELS}
+
+
+@router.get("/")
+def home() -> Response:
+    """The start page is the inbox."""
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    department: Department = None,
+    channel: Channel = None,
+    status: Status = None,
+    q: Text = None,
+) -> Response:
+    """The inbox page (default: my department's open items); htmx gets only the list."""
+    web = state(request)
+    view = _query(user, department, channel, status, q)
+    items = repository.list_items(session, view.filter, limit=PAGE_SIZE)
+    context = {
+        **row_context(web, items),
+        "view": view,
+        "user": user,
+        "count": repository.count_items(session, view.filter),
+        "after": max((item.id for item in items), default=0),
+        "more": len(items) == PAGE_SIZE,
+        "departments": web.departments(),
+        "channels": repository.channels(session),
+        "status_choices": STATUS_CHOICES,
+        "ALL": ALL,
+    }
+    partial = (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Target") == "inbox-main"
+    )
+    name = "_inbox_main.html" if partial else "inbox.html"
+    return web.templates.TemplateResponse(request, name, context)
+
+
+@router.get("/inbox/rows", response_class=HTMLResponse)
+def more_rows(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    before: Annotated[int, Query(ge=1)],
+    department: Department = None,
+    channel: Channel = None,
+    status: Status = None,
+    q: Text = None,
+) -> Response:
+    """The next page of older rows, for "Load more"."""
+    web = state(request)
+    view = _query(user, department, channel, status, q)
+    items = repository.list_items(session, view.filter, limit=PAGE_SIZE, before_id=before)
+    context = {**row_context(web, items), "view": view, "more": len(items) == PAGE_SIZE}
+    return web.templates.TemplateResponse(request, "_rows.html", context)
+
+
+LOOKBACK_IDS = 500
+"""How far below the highest sent id a stream still looks for items committed late.
+
+With several pipeline workers, an item can commit after one with a higher id; a stream that
+only asked for ``id > last`` would miss it.
+"""
+
+
+@dataclass
+class LiveCursor:
+    """What one stream has sent: the highest item id and the ids near it."""
+
+    high: int
+    seen: set[int] | None = None  # None until the first poll records what the page showed
+
+
+def _poll(
+    web: WebState, flt: InboxFilter, cursor: LiveCursor, with_count: bool
+) -> tuple[list[tuple[int, str]], int | None]:
+    with web.sessions() as session:
+        low = max(cursor.high - LOOKBACK_IDS, 0)
+        ids = repository.matching_ids_above(session, flt, low, limit=LOOKBACK_IDS + ROWS_PER_TICK)
+        if cursor.seen is None:  # what the page was rendered with counts as shown
+            cursor.seen = {item_id for item_id in ids if item_id <= cursor.high}
+        fresh = [item_id for item_id in ids if item_id not in cursor.seen][:ROWS_PER_TICK]
+        rows = [
+            (item.id, web.templates.render("_row.html", item=item, **row_context(web, [])))
+            for item in repository.items_by_ids(session, fresh)
+        ]
+        count = repository.count_items(session, flt) if with_count or rows else None
+    for item_id, _ in rows:
+        cursor.seen.add(item_id)
+        cursor.high = max(cursor.high, item_id)
+    cursor.seen = {item_id for item_id in cursor.seen if item_id > cursor.high - LOOKBACK_IDS}
+    return rows, count
+
+
+async def live_events(
+    web: WebState, flt: InboxFilter, after: int
+) -> AsyncIterator[ServerSentEvent]:
+    """New matching items as rendered rows (event ``item``) and the count (event ``count``).
+
+    Polls every ``POLL_SECONDS`` (at most ``ROWS_PER_TICK`` rows per poll) and ends as soon as
+    the app or its server shuts down.
+    """
+    cursor = LiveCursor(high=after)
+    last_count: int | None = None
+    tick = 0
+    web.open_streams += 1
+    try:
+        while not web.shutting_down():
+            rows, count = await run_in_threadpool(_poll, web, flt, cursor, tick % 10 == 0)
+            for item_id, html in rows:
+                yield ServerSentEvent(data=html, event="item", id=str(item_id))
+            if count is not None and count != last_count:
+                last_count = count
+                yield ServerSentEvent(data=str(count), event="count")
+            tick += 1
+            for _ in range(int(POLL_SECONDS / 0.1)):
+                if web.shutting_down():
+                    return
+                await anyio.sleep(0.1)
+    finally:
+        web.open_streams -= 1
+
+
+@router.get("/inbox/stream")
+def stream(
+    request: Request,
+    user: CurrentUser,
+    after: Annotated[int, Query(ge=0)] = 0,
+    department: Department = None,
+    channel: Channel = None,
+    status: Status = None,
+    q: Text = None,
+) -> Response:
+    """Server-sent events: rows of new items matching the filters, after item ``after``."""
+    view = _query(user, department, channel, status, q)
+    last_seen = request.headers.get("Last-Event-ID", "")
+    if last_seen.isdigit():
+        after = max(after, int(last_seen))
+    return EventSourceResponse(
+        live_events(state(request), view.filter, after),
+        ping=15,
+        headers={"Cache-Control": "no-store"},
+    )

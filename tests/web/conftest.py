@@ -1,0 +1,190 @@
+"""Web fixtures: the app on a fresh database with three ACME people, served by uvicorn."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from townhall.config import Settings
+from townhall.db import make_engine, session_factory, transaction
+from townhall.models import Role
+from townhall.org.accounts import upsert_user
+from townhall.org.policy import Policy, load_policy
+from townhall.pipeline.runner import BatchResult, Pipeline
+from townhall.posts import Post
+from townhall.web.app import create_app
+from townhall.web.server import make_server
+
+ACME_POLICY = Path(__file__).resolve().parents[2] / "examples" / "acme" / "policy.yaml"
+PASSWORD = "correct horse battery"
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+PEOPLE = [
+    ("sofia.rossi@acme.example", "Sofia Rossi", "customer_service", Role.APPROVER),
+    ("dan.murphy@acme.example", "Dan Murphy", "customer_service", Role.MEMBER),
+    ("grace.lindqvist@acme.example", "Grace Lindqvist", "pr", Role.APPROVER),
+]
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    """The ACME demo policy."""
+    return load_policy(ACME_POLICY)
+
+
+@dataclass
+class Site:
+    """A fresh database with the app over it and a way to feed posts through the pipeline."""
+
+    engine: Engine
+    app: FastAPI
+    policy: Policy
+    serial: int = 0
+
+    def post(self, text: str, *, channel: str = "mastodon", **fields: Any) -> Post:
+        """A post on ``channel`` with a unique id."""
+        self.serial += 1
+        author = {
+            "handle": f"@fan{self.serial}@example.social",
+            "name": f"Fan {self.serial}",
+            "followers": 120 * self.serial,
+            "location": "Leeds, UK",
+        }
+        author.update(fields.pop("author", {}))
+        data: dict[str, Any] = {
+            "id": f"{channel}:{self.serial}",
+            "channel": channel,
+            "created_at": datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+            + timedelta(minutes=self.serial),
+            "text": text,
+            "author": author,
+            **fields,
+        }
+        return Post.model_validate(data)
+
+    @staticmethod
+    def csrf_of(html: str) -> str:
+        """The CSRF token in a page's first form."""
+        match = _CSRF.search(html)
+        assert match, "no CSRF field in the page"
+        return match.group(1)
+
+    def login(
+        self, client: httpx.Client, email: str = PEOPLE[0][0], password: str = PASSWORD
+    ) -> httpx.Response:
+        """Log in through the form; returns the POST's response."""
+        token = self.csrf_of(client.get("/login").text)
+        return client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token, "next": "/inbox"},
+        )
+
+    def feed(self, *posts: Post) -> BatchResult:
+        """Run ``posts`` through the pipeline (stores them and opens items)."""
+        pipeline = Pipeline(session_factory(self.engine), self.policy)
+        return pipeline.process_batch(list(posts), datetime.now(UTC))
+
+
+@pytest.fixture
+def site(make_database_url: Callable[[], str], policy: Policy, tmp_path: Path) -> Iterator[Site]:
+    """The app over a fresh, migrated database with three ACME people."""
+    engine = make_engine(make_database_url())
+    now = datetime.now(UTC)
+    with transaction(session_factory(engine)) as session:
+        for email, name, department, role in PEOPLE:
+            upsert_user(
+                session,
+                email=email,
+                name=name,
+                department=department,
+                role=role,
+                password=PASSWORD,
+                now=now,
+            )
+    settings = Settings(home=tmp_path, secret_key="test-secret-key", cookie_secure=False)
+    yield Site(engine=engine, app=create_app(settings, engine, policy), policy=policy)
+    engine.dispose()
+
+
+@pytest.fixture
+def logged_in(site: Site, client: httpx.Client) -> httpx.Client:
+    """The client, logged in as Sofia (customer service)."""
+    assert site.login(client).status_code == 303
+    return client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """The app served by uvicorn in a background thread."""
+
+    url: str
+    server: Any
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 10.0) -> float:
+        """Ask the server to exit; returns the seconds it took."""
+        start = time.monotonic()
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        return time.monotonic() - start
+
+
+@pytest.fixture
+def live_server(site: Site) -> Iterator[LiveServer]:
+    """uvicorn on 127.0.0.1 and a free port, ready when ``/healthz`` answers."""
+    port = _free_port()
+    server = make_server(site.app, host="127.0.0.1", port=port)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise
+        time.sleep(0.05)
+    live = LiveServer(url=url, server=server, thread=thread)
+    yield live
+    live.stop()
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@pytest.fixture
+def client(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the live server that follows no redirects by itself.
+
+    A real server rather than Starlette's TestClient: it exercises uvicorn, streams and
+    shutdown exactly as deployed (and TestClient warns without the httpx2 package).
+    """
+    with httpx.Client(base_url=live_server.url, follow_redirects=False, timeout=10) as http:
+        yield http
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, so fixtures can tell a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

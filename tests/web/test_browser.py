@@ -1,0 +1,208 @@
+"""A person's morning in the inbox, in Debian Chromium: log in, watch items arrive, triage one.
+
+Set ``TOWNHALL_UPDATE_SCREENSHOTS=1`` to also refresh ``docs/screenshots/inbox.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "inbox.png"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian Chromium is not installed at /usr/bin/chromium "
+        "(make installs it: apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(
+    browser: Any,
+    live_server: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
+    """A page on the live server; saves a screenshot when the test fails."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    yield tab
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed:
+        folder = tmp_path_factory.mktemp("browser-failures")
+        tab.screenshot(path=str(folder / f"{request.node.name}.png"), full_page=True)
+        print(f"screenshot of the failure: {folder}")
+    context.close()
+
+
+def _log_in(page: Any, email: str = "sofia.rossi@acme.example") -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/inbox")
+
+
+def test_triage_an_item_live(site: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _log_in(page)
+    rows = page.locator("#item-rows li.row")
+    expect(page.locator(".list-title")).to_have_text("Customer service")
+    expect(rows).to_have_count(0)
+
+    site.feed(
+        site.post("My KettleOne stopped heating after a week. Anyone else?"),
+        site.post("Press enquiry about the AirFry 5", channel="rss"),  # goes to PR
+        site.post(XSS, channel="bluesky"),
+    )
+    expect(rows).to_have_count(2)
+    expect(page.locator(".count-badge")).to_have_text("2")
+    expect(rows.first).to_contain_text(XSS)
+    assert page.locator("img[src=x]").count() == 0
+    assert page.locator("#item-rows script").count() == 0
+
+    site.feed(site.post("Second wave: my kettle too"))
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("Second wave")
+
+    page.get_by_text("My KettleOne stopped heating").click()
+    page.wait_for_url("**/items/1")
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.locator("#assignee")).to_have_text("Sofia Rossi")
+    page.get_by_role("button", name="Start working").click()
+    expect(page.locator(".item-title .status")).to_have_text("In progress")
+    page.get_by_role("button", name="Mark done").click()
+    expect(page.locator(".item-title .status")).to_have_text("Done")
+    expect(page.locator(".history")).to_contain_text("moved the item to done")
+
+    page.goto("/inbox?status=any")
+    expect(page.locator("#item-rows li.row").filter(has_text=XSS)).to_have_count(1)
+    assert page.locator("img[src=x]").count() == 0
+    assert page.dialogs == []
+
+
+def test_filters_swap_the_list_and_keep_it_live(site: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    site.feed(site.post("Blender Pro question"), site.post("Forum recipe", channel="forum"))
+    _log_in(page)
+    page.get_by_label("Department").select_option("all")
+    expect(page.locator("#item-rows li.row")).to_have_count(2)
+    page.get_by_role("searchbox", name="Search").fill("recipe")
+    expect(page.locator("#item-rows li.row")).to_have_count(1)
+    assert "q=recipe" in page.url
+    site.feed(site.post("Another recipe idea", channel="forum"), site.post("no match here"))
+    expect(page.locator("#item-rows li.row")).to_have_count(2)
+    expect(page.locator(".count-badge")).to_have_text("2")
+    assert page.dialogs == []
+
+
+SCENE = [
+    (
+        "mastodon",
+        "Sam Ortiz",
+        1840,
+        "My ACME KettleOne stopped heating after one week. Already "
+        "descaled it twice. Is there a known issue with this batch? #ACME",
+    ),
+    (
+        "forum",
+        "Kettle lovers admin",
+        12500,
+        "Weekly thread: share your best AirFry 5 recipes! "
+        "This week: crispy chickpeas and halloumi fries.",
+    ),
+    (
+        "rss",
+        "Kitchen Gear Weekly",
+        98000,
+        "Review: the ACME Blender Pro is quiet, powerful and "
+        "pricey. We compared it with the Globex MaxBlend over three weeks of smoothies.",
+    ),
+    (
+        "bluesky",
+        "Jo Park",
+        312,
+        "@acme.example ordered a SmartScale on Monday, still says "
+        "'processing'. Can someone check order 55120?",
+    ),
+    (
+        "mastodon",
+        "Priya K",
+        5400,
+        "Anyone else's AirFry 5 basket coating peeling? Photo attached. "
+        "Want to collect pictures before I write to ACME executives.",
+    ),
+    (
+        "forum",
+        "Martin B",
+        75,
+        "Does the Blender Pro lid fit the older 1.5 l jug? Thinking of "
+        "buying a spare for the office.",
+    ),
+    (
+        "bluesky",
+        "Lee Tran",
+        22000,
+        "Honestly the ACME KettleOne is the best kettle I have owned. "
+        "Boils in 90 seconds, silent. 10/10.",
+    ),
+]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TOWNHALL_UPDATE_SCREENSHOTS"),
+    reason="set TOWNHALL_UPDATE_SCREENSHOTS=1 to refresh docs/screenshots",
+)
+def test_inbox_screenshot(site: Any, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    site.feed(
+        *[
+            site.post(text, channel=channel, author={"name": name, "followers": followers})
+            for channel, name, followers, text in SCENE
+        ]
+    )
+    _log_in(page)
+    page.goto("/items/1")
+    page.get_by_role("button", name="Assign to me").click()
+    page.get_by_role("button", name="Start working").click()
+    page.goto("/inbox?department=all")
+    expect(page.locator("#item-rows li.row")).to_have_count(len(SCENE))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    page.goto("/items/1")
+    page.screenshot(path=str(tmp_path / "item.png"), full_page=True)  # for a look by hand
