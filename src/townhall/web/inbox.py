@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -77,20 +77,18 @@ class InboxQuery:
         return urlencode(values)
 
 
-def _query(
-    user: User,
-    department: str | None,
-    channel: str | None,
-    status: str | None,
-    q: str | None,
+def inbox_query(
+    user: CurrentUser,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
 ) -> InboxQuery:
+    """The filters of an inbox request (shared by the page, "load more" and the stream)."""
     return InboxQuery(user, department, channel, status, q)
 
 
-Department = Annotated[str | None, Query(max_length=64)]
-Channel = Annotated[str | None, Query(max_length=32)]
-Status = Annotated[str | None, Query(max_length=16)]
-Text = Annotated[str | None, Query(max_length=500)]
+View = Annotated[InboxQuery, Depends(inbox_query)]
 
 
 def row_context(web: WebState, items: list[Item]) -> dict[str, object]:
@@ -109,14 +107,10 @@ def inbox(
     request: Request,
     session: DbSession,
     user: CurrentUser,
-    department: Department = None,
-    channel: Channel = None,
-    status: Status = None,
-    q: Text = None,
+    view: View,
 ) -> Response:
     """The inbox page (default: my department's open items); htmx gets only the list."""
     web = state(request)
-    view = _query(user, department, channel, status, q)
     items = repository.list_items(session, view.filter, limit=PAGE_SIZE)
     context = {
         **row_context(web, items),
@@ -142,16 +136,11 @@ def inbox(
 def more_rows(
     request: Request,
     session: DbSession,
-    user: CurrentUser,
+    view: View,
     before: Annotated[int, Query(ge=1)],
-    department: Department = None,
-    channel: Channel = None,
-    status: Status = None,
-    q: Text = None,
 ) -> Response:
     """The next page of older rows, for "Load more"."""
     web = state(request)
-    view = _query(user, department, channel, status, q)
     items = repository.list_items(session, view.filter, limit=PAGE_SIZE, before_id=before)
     context = {**row_context(web, items), "view": view, "more": len(items) == PAGE_SIZE}
     return web.templates.TemplateResponse(request, "_rows.html", context)
@@ -226,15 +215,10 @@ async def live_events(
 @router.get("/inbox/stream")
 def stream(
     request: Request,
-    user: CurrentUser,
+    view: View,
     after: Annotated[int, Query(ge=0)] = 0,
-    department: Department = None,
-    channel: Channel = None,
-    status: Status = None,
-    q: Text = None,
 ) -> Response:
     """Server-sent events: rows of new items matching the filters, after item ``after``."""
-    view = _query(user, department, channel, status, q)
     last_seen = request.headers.get("Last-Event-ID", "")
     if last_seen.isdigit():
         after = max(after, int(last_seen))
