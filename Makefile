@@ -3,16 +3,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+MODEL  := src/townhall/understand/models/intent.joblib
 
 .PHONY: install demo serve test test-sqlite lint format bench system-deps clean
 
-install: $(STAMP)  ## Create .venv with Townhall (editable) and its dev tools
+install: $(STAMP) $(MODEL)  ## Create .venv with Townhall (editable), dev tools, the intent model
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+$(MODEL): $(STAMP) $(wildcard data/intents/part_*.jsonl)  ## Train intent + actionable (seconds)
+	$(BIN)/townhall model train --quiet
 
 demo: install  ## Run the ACME command center with a simulated day (http://127.0.0.1:8000)
 	$(BIN)/townhall demo

@@ -112,3 +112,18 @@ def test_counts_and_users(
     assert names.index("Zoe") < names.index("Adam")
     assert "Old" not in names
     assert "mastodon" in repository.channels(session)
+
+
+def test_intent_and_sentiment_filters(session: Session, make_item: MakeItem) -> None:
+    angry = make_item("Kettle broke", intent="complaint", sentiment_label="negative")
+    asking = make_item("Does it fit?", intent="question", sentiment_label="neutral")
+    unknown = make_item("Stored before understanding existed")
+    scope = {angry.id, asking.id, unknown.id}
+
+    def found(flt: InboxFilter) -> set[int]:
+        return {i for i in _ids(repository.list_items(session, flt)) if i in scope}
+
+    assert found(InboxFilter(intent="complaint")) == {angry.id}
+    assert found(InboxFilter(sentiment="neutral")) == {asking.id}
+    assert found(InboxFilter(intent="complaint", sentiment="neutral")) == set()
+    assert found(InboxFilter()) == scope

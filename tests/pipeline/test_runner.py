@@ -115,3 +115,28 @@ def test_audit_log_refuses_changes(pipeline, session, make_post, now):
     pipeline.process_batch([make_post(1)], now)
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(delete(AuditEvent))
+
+
+def test_new_posts_are_stored_with_what_was_understood(session, make_post, now, acme_policy):
+    from townhall.understand.enrich import Understander
+
+    factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint")
+    understander = Understander.from_policy(acme_policy)
+    pipeline = Pipeline(factory, ChannelOwners(), understander)
+    post = make_post(
+        1,
+        text="The #AirFry5 basket melted after two weeks. Is anyone at ACME going to answer?",
+        author={"handle": "@x@y.z", "location": "London, ON", "followers": 4_200},
+    )
+
+    pipeline.process_batch([post], now)
+
+    row = session.scalars(select(PostRecord)).one()
+    expected = understander.enrich([post])[0]  # the model's quality is `townhall eval`'s job
+    assert (row.intent, row.intent_confidence) == (expected.intent, expected.intent_confidence)
+    assert row.actionable == expected.actionable
+    assert row.sentiment_label == "negative"
+    assert row.sentiment_score is not None and row.sentiment_score < 0
+    assert (row.language, row.country, row.reach) == ("en", "CA", "micro")
+    assert row.topics == ["brand:acme", "product:airfry_5"]
+    assert row.toxicity is not None and 0 <= row.toxicity < 0.5

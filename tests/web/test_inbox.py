@@ -84,3 +84,40 @@ def test_row_shows_channel_author_followers_department_status(
     assert "Bob Jones" in html and "12.3k followers" in html
     assert ">Customer service<" in html and ">New<" in html
     assert "x" * 199 + "…" in html and "x" * 200 not in html
+
+
+def test_what_was_understood_shows_and_filters(site: Any, logged_in: httpx.Client) -> None:
+    from sqlalchemy import update
+
+    from townhall.models import PostRecord
+
+    site.feed(
+        site.post("The kettle lid <b>melted</b>", channel="mastodon"),
+        site.post("Where can I buy one?", channel="mastodon"),
+    )
+    with site.engine.begin() as conn:
+        conn.execute(
+            update(PostRecord)
+            .where(PostRecord.post_id == "mastodon:1")
+            .values(
+                intent="complaint",
+                intent_confidence=0.9,
+                sentiment_label="negative",
+                sentiment_score=-0.7,
+                actionable=True,
+                country="GB",
+                reach="micro",
+                topics=["product:kettleone"],
+                language="en",
+                toxicity=0.01,
+            )
+        )
+
+    page = logged_in.get("/inbox", params={"intent": "complaint"})
+
+    assert _row_ids(page.text) == [1]
+    for shown in ("complaint", "negative", "needs an answer", "GB", "product:kettleone"):
+        assert shown in page.text
+    assert "&lt;b&gt;melted&lt;/b&gt;" in page.text
+    assert _row_ids(logged_in.get("/inbox", params={"sentiment": "negative"}).text) == [1]
+    assert _row_ids(logged_in.get("/inbox", params={"intent": "nonsense"}).text) == [2, 1]

@@ -23,6 +23,10 @@ def _filtered(query: Select[Item], flt: InboxFilter) -> Select[Item]:
         query = query.where(PostRecord.channel == flt.channel)
     if flt.statuses:
         query = query.where(Item.status.in_(flt.statuses))
+    if flt.intent:
+        query = query.where(PostRecord.intent == flt.intent)
+    if flt.sentiment:
+        query = query.where(PostRecord.sentiment_label == flt.sentiment)
     if flt.text:
         needle = flt.text.lower()
         # autoescape makes % and _ in the search literal characters on every backend.

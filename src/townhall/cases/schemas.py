@@ -24,6 +24,8 @@ class InboxFilter:
     channel: str | None = None
     statuses: tuple[ItemStatus, ...] = ()
     text: str | None = None
+    intent: str | None = None
+    sentiment: str | None = None
 
     def open_only(self) -> InboxFilter:
         """The same filter restricted to items not done yet."""

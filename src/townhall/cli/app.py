@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from townhall.cli import classify as classify_cmd
 from townhall.cli import db as db_cmd
+from townhall.cli import evaluate as eval_cmd
 from townhall.cli import ingest as ingest_cmd
+from townhall.cli import model as model_cmd
 from townhall.cli import policy as policy_cmd
 from townhall.cli import serve as serve_cmd
 from townhall.cli import simulate as simulate_cmd
@@ -21,7 +24,10 @@ app = typer.Typer(
 app.add_typer(policy_cmd.app, name="policy", help="Check the organisation policy.")
 app.add_typer(db_cmd.app, name="db", help="Create or upgrade the database schema.")
 app.add_typer(users_cmd.app, name="users", help="Create and list logins.")
+app.add_typer(model_cmd.app, name="model", help="Build the models Townhall understands posts with.")
+app.add_typer(eval_cmd.app, name="eval", help="Measure how well Townhall understands posts.")
 app.command("ingest")(ingest_cmd.ingest)
+app.command("classify")(classify_cmd.classify)
 app.command("simulate")(simulate_cmd.simulate)
 app.command("demo")(serve_cmd.demo)
 app.command("serve")(serve_cmd.serve)

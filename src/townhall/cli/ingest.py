@@ -13,7 +13,7 @@ from townhall.cli.common import byte_progress, err, open_input
 from townhall.cli.runtime import open_runtime
 from townhall.connectors.jsonl.connector import JsonlConnector
 from townhall.errors import PostFormatError
-from townhall.pipeline.runner import EMPTY, Pipeline
+from townhall.pipeline.runner import EMPTY
 from townhall.posts import Post, now_utc
 
 MAX_ERRORS_SHOWN = 200
@@ -37,7 +37,7 @@ def ingest(
     """
     with open_runtime(policy) as runtime:
         size = batch_size or runtime.settings.batch_size
-        pipeline = Pipeline(runtime.sessions, runtime.policy)
+        pipeline = runtime.pipeline()
         total = EMPTY
         rejected = 0
         source = "<stdin>" if file == "-" else file

@@ -14,6 +14,7 @@ from townhall.db import make_engine, migrate, session_factory
 from townhall.errors import ConfigError
 from townhall.org.loader import load_policy
 from townhall.org.policy import Policy
+from townhall.pipeline.runner import Pipeline
 
 
 @dataclass
@@ -24,6 +25,16 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     policy: Policy
+
+    def pipeline(self) -> Pipeline:
+        """The pipeline, understanding every post (exit 1 when the intent model is missing)."""
+        from townhall.understand.enrich import Understander
+
+        try:
+            understander = Understander.from_policy(self.policy)
+        except ConfigError as exc:
+            raise fail_config(exc) from None
+        return Pipeline(self.sessions, self.policy, understander)
 
     def close(self) -> None:
         """Release database connections."""

@@ -81,13 +81,14 @@ def demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     with open_runtime(settings=settings, database_url=f"sqlite:///{db_path}") as runtime:
+        pipeline = runtime.pipeline()
         _create_demo_users(runtime, password)
         web_settings = _web_settings(settings, host)
         app = create_app(web_settings, runtime.engine, runtime.policy)
         err.print(
             f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"
         )
-        asyncio.run(_run_demo(app, runtime, host, port, speed, skip_to, seed))
+        asyncio.run(_run_demo(app, runtime, pipeline, host, port, speed, skip_to, seed))
 
 
 def _create_demo_users(runtime: Runtime, password: str) -> None:
@@ -110,7 +111,14 @@ def _create_demo_users(runtime: Runtime, password: str) -> None:
 
 
 async def _run_demo(
-    app: FastAPI, runtime: Runtime, host: str, port: int, speed: float, skip_to: float, seed: int
+    app: FastAPI,
+    runtime: Runtime,
+    pipeline: Pipeline,
+    host: str,
+    port: int,
+    speed: float,
+    skip_to: float,
+    seed: int,
 ) -> None:
     from townhall.connectors.simulator.connector import SimulatorConnector
 
@@ -131,7 +139,7 @@ async def _run_demo(
     worker = asyncio.create_task(
         run_worker(
             bus,
-            Pipeline(runtime.sessions, runtime.policy),
+            pipeline,
             now_utc,
             batch_size=runtime.settings.batch_size,
             on_batch=totals.append,

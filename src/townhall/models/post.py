@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townhall.models.base import Base
@@ -41,3 +41,15 @@ class PostRecord(Base):
     group_name: Mapped[str | None] = mapped_column(String(500))
     media: Mapped[list[Any]] = mapped_column(JSON, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # What Townhall understood of the post (null when it was stored without enrichment).
+    sentiment_label: Mapped[str | None] = mapped_column(String(8))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    intent: Mapped[str | None] = mapped_column(String(32), index=True)
+    intent_confidence: Mapped[float | None] = mapped_column(Float)
+    actionable: Mapped[bool | None]
+    toxicity: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(8))
+    country: Mapped[str | None] = mapped_column(String(2))
+    reach: Mapped[str | None] = mapped_column(String(8))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import Insert, Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,6 +15,9 @@ from townhall.audit import SYSTEM
 from townhall.models import AuditEvent, Item, ItemStatus, PostRecord
 from townhall.pipeline.stages import OwnerPolicy, dedup, needs_item, post_key, route_by_channel
 from townhall.posts import Post
+
+if TYPE_CHECKING:
+    from townhall.understand.enrich import Enrichment
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,29 @@ ITEMS = cast(Table, Item.__table__)
 AUDIT = cast(Table, AuditEvent.__table__)
 
 
+class Understanding(Protocol):
+    """Enriches posts (``townhall.understand.enrich.Understander``)."""
+
+    def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
+        """One enrichment per post, in order."""
+        ...
+
+
+def _enrichment_columns(e: Enrichment) -> dict[str, Any]:
+    return {
+        "sentiment_label": e.sentiment_label,
+        "sentiment_score": e.sentiment_score,
+        "intent": e.intent,
+        "intent_confidence": e.intent_confidence,
+        "actionable": e.actionable,
+        "toxicity": e.toxicity,
+        "language": e.language,
+        "country": e.country,
+        "reach": e.reach,
+        "topics": e.topics,
+    }
+
+
 def _post_row(post: Post, now: datetime) -> dict[str, Any]:
     author = post.author
     return {
@@ -64,6 +90,7 @@ def _post_row(post: Post, now: datetime) -> dict[str, Any]:
         "group_name": post.group,
         "media": list(post.media),
         "extra": dict(post.extra),
+        "topics": [],
     }
 
 
@@ -80,9 +107,15 @@ def _insert_ignoring_conflicts(session: Session) -> Insert:
 class Pipeline:
     """Stores posts once each and opens an inbox item for every post that needs attention."""
 
-    def __init__(self, session_factory: sessionmaker[Session], policy: OwnerPolicy) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        policy: OwnerPolicy,
+        understanding: Understanding | None = None,
+    ) -> None:
         self._sessions = session_factory
         self._policy = policy
+        self._understanding = understanding
 
     def process_batch(self, posts: Sequence[Post], now: datetime) -> BatchResult:
         """Dedup, route and persist ``posts`` in one transaction."""
@@ -116,8 +149,12 @@ class Pipeline:
             table.id, table.channel, table.external_id
         )
         # A concurrent worker may have stored some meanwhile: RETURNING lists only ours.
-        rows = session.execute(statement, [_post_row(p, now) for p in fresh])
-        return [(row_id, by_key[(channel, ext)]) for row_id, channel, ext in rows]
+        rows = [_post_row(p, now) for p in fresh]
+        if self._understanding is not None:
+            for row, enrichment in zip(rows, self._understanding.enrich(fresh), strict=True):
+                row.update(_enrichment_columns(enrichment))
+        inserted = session.execute(statement, rows)
+        return [(row_id, by_key[(channel, ext)]) for row_id, channel, ext in inserted]
 
     def _open_items(self, session: Session, stored: list[tuple[int, Post]], now: datetime) -> int:
         """Create one routed item per stored post that needs attention, with its audit event."""

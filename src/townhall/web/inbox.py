@@ -17,6 +17,7 @@ from townhall.cases import repository
 from townhall.cases.schemas import OPEN_STATUSES, PAGE_SIZE, InboxFilter
 from townhall.cases.service import STATUS_LABELS
 from townhall.models import Item, ItemStatus, User
+from townhall.understand.intent import INTENTS
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
 
@@ -27,6 +28,15 @@ STATUS_CHOICES: dict[str, str] = {
     "open": "Open",
     "any": "Any status",
     **{status.value: label for status, label in STATUS_LABELS.items()},
+}
+
+INTENT_CHOICES: dict[str, str] = {
+    intent: intent.replace("_", " ").capitalize() for intent in INTENTS
+}
+SENTIMENT_CHOICES: dict[str, str] = {
+    "negative": "Negative",
+    "neutral": "Neutral",
+    "positive": "Positive",
 }
 
 POLL_SECONDS = 1.0
@@ -48,11 +58,15 @@ class InboxQuery:
         channel: str | None,
         status: str | None,
         q: str | None,
+        intent: str | None = None,
+        sentiment: str | None = None,
     ) -> None:
         self.department = department if department else user.department
         self.channel = channel or ""
         self.status = status if status in STATUS_CHOICES else "open"
         self.q = (q or "").strip()[:200]
+        self.intent = intent if intent in INTENT_CHOICES else ""
+        self.sentiment = sentiment if sentiment in SENTIMENT_CHOICES else ""
         if self.status == "open":
             statuses: tuple[ItemStatus, ...] = OPEN_STATUSES
         elif self.status == "any":
@@ -64,6 +78,8 @@ class InboxQuery:
             channel=self.channel or None,
             statuses=statuses,
             text=self.q or None,
+            intent=self.intent or None,
+            sentiment=self.sentiment or None,
         )
 
     def params(self, **extra: str | int) -> str:
@@ -73,6 +89,10 @@ class InboxQuery:
             values["channel"] = self.channel
         if self.q:
             values["q"] = self.q
+        if self.intent:
+            values["intent"] = self.intent
+        if self.sentiment:
+            values["sentiment"] = self.sentiment
         values.update(extra)
         return urlencode(values)
 
@@ -83,9 +103,11 @@ def inbox_query(
     channel: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     q: Annotated[str | None, Query(max_length=500)] = None,
+    intent: Annotated[str | None, Query(max_length=32)] = None,
+    sentiment: Annotated[str | None, Query(max_length=16)] = None,
 ) -> InboxQuery:
     """The filters of an inbox request (shared by the page, "load more" and the stream)."""
-    return InboxQuery(user, department, channel, status, q)
+    return InboxQuery(user, department, channel, status, q, intent, sentiment)
 
 
 View = Annotated[InboxQuery, Depends(inbox_query)]
@@ -122,6 +144,8 @@ def inbox(
         "departments": web.departments(),
         "channels": repository.channels(session),
         "status_choices": STATUS_CHOICES,
+        "intent_choices": INTENT_CHOICES,
+        "sentiment_choices": SENTIMENT_CHOICES,
         "ALL": ALL,
     }
     partial = (

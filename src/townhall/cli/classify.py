@@ -1,0 +1,66 @@
+"""`townhall classify FILE.jsonl`: enriched JSONL out, one line per valid post in."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.markup import escape
+
+from townhall.cli.common import byte_progress, err, fail_config, open_input
+from townhall.config import get_settings
+from townhall.connectors.jsonl.connector import JsonlConnector
+from townhall.errors import ConfigError, PostFormatError
+from townhall.org.loader import load_policy
+from townhall.posts import Post
+from townhall.understand.enrich import Understander
+
+BATCH = 1_000
+
+
+def classify(
+    file: Annotated[str, typer.Argument(help="Post JSONL file to read, or - for stdin.")],
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy YAML whose brand keywords give the topics.")
+    ] = None,
+) -> None:
+    """Write each valid post of FILE with its enrichment (sentiment, intent, actionable,
+    toxicity, language, country, reach, topics) as JSONL on stdout.
+
+    Bad lines are reported on stderr with their number and skipped; exits 1 if any was.
+    """
+    try:
+        understander = Understander.from_policy(load_policy(policy or get_settings().policy))
+    except ConfigError as exc:
+        raise fail_config(exc) from None
+    out = sys.stdout.buffer
+    rejected = 0
+    source = "<stdin>" if file == "-" else file
+    with open_input(file) as (stream, size), byte_progress("classify") as progress:
+        task = progress.add_task(source, total=size, status="")
+        connector = JsonlConnector(
+            stream, source, on_line=lambda line: progress.advance(task, len(line))
+        )
+        batch: list[Post] = []
+
+        def flush() -> None:
+            for post, enrichment in zip(batch, understander.enrich(batch), strict=True):
+                out.write(orjson.dumps({**post.to_json(), **enrichment.to_json()}) + b"\n")
+            batch.clear()
+
+        for parsed in connector.fetch():
+            if isinstance(parsed, PostFormatError):
+                rejected += 1
+                progress.console.print(f"[yellow]skipped[/] {escape(parsed.message)}")
+                continue
+            batch.append(parsed)
+            if len(batch) >= BATCH:
+                flush()
+        flush()
+        out.flush()
+    if rejected:
+        err.print(f"{rejected:,} line(s) rejected")
+        raise typer.Exit(1)

@@ -1,0 +1,93 @@
+"""Enrich posts: sentiment, intent, actionable, toxicity, language, country, reach, topics.
+
+Pure over a batch of posts; the models are loaded once by ``Understander``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from townhall.errors import ConfigError
+from townhall.org.policy import Policy
+from townhall.posts import Post
+from townhall.understand.dataset import MODEL_PATH
+from townhall.understand.geo import country_from_location
+from townhall.understand.intent import Intent, IntentModel
+from townhall.understand.language import detect_language
+from townhall.understand.reach import reach_tier
+from townhall.understand.sentiment import score_many
+from townhall.understand.topics import TopicMatcher
+from townhall.understand.toxicity import toxicity
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """What Townhall understands of one post (the Enrichment format of docs/formats.md)."""
+
+    sentiment_label: Literal["positive", "neutral", "negative"]
+    sentiment_score: float
+    intent: Intent
+    intent_confidence: float
+    actionable: bool
+    toxicity: float
+    language: str | None
+    country: str | None
+    reach: str
+    topics: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The enrichment fields as written by ``townhall classify``."""
+        return {
+            "sentiment": {"label": self.sentiment_label, "score": self.sentiment_score},
+            "intent": self.intent,
+            "intent_confidence": self.intent_confidence,
+            "actionable": self.actionable,
+            "toxicity": self.toxicity,
+            "language": self.language,
+            "country": self.country,
+            "reach": self.reach,
+            "topics": self.topics,
+        }
+
+
+class Understander:
+    """Holds the models and the policy's keywords; enriches batches of posts."""
+
+    def __init__(self, intent_model: IntentModel, topics: TopicMatcher) -> None:
+        self._intent = intent_model
+        self._topics = topics
+
+    @classmethod
+    def from_policy(cls, policy: Policy, model_path: Path = MODEL_PATH) -> Understander:
+        """Load the intent model (built by ``make install``) and the policy's keywords."""
+        if not model_path.is_file():
+            raise ConfigError(
+                f"{model_path}: the intent model is missing; build it with `make install` "
+                "or `townhall model train`"
+            )
+        return cls(IntentModel.load(model_path), TopicMatcher.from_policy(policy))
+
+    def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
+        """One ``Enrichment`` per post, in order."""
+        texts = [p.text for p in posts]
+        sentiments = score_many(texts)
+        intents = self._intent.predict(texts)
+        toxic = toxicity(texts)
+        return [
+            Enrichment(
+                sentiment_label=s.label,
+                sentiment_score=round(s.score, 4),
+                intent=i.intent,
+                intent_confidence=i.intent_confidence,
+                actionable=i.actionable,
+                toxicity=round(t, 4),
+                language=detect_language(p.text, hint=p.lang),
+                country=country_from_location(p.author.location),
+                reach=reach_tier(p.author.followers, p.author.verified),
+                topics=self._topics.match(p.text),
+            )
+            for p, s, i, t in zip(posts, sentiments, intents, toxic, strict=True)
+        ]

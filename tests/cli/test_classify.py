@@ -1,0 +1,89 @@
+"""`townhall classify` and `townhall eval`: enriched JSONL, honest metrics, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from typer.testing import CliRunner
+
+from townhall.cli.app import app
+
+
+def test_classify_enriches_every_valid_line_and_names_bad_ones(tmp_path: Path, make_post):
+    posts = [
+        make_post(
+            1, text="My ACME KettleOne stopped working after a week. Can you send a new one?"
+        ),
+        make_post(
+            2,
+            text="Loving my #AirFry5 😍 best purchase this year",
+            author={"handle": "@a@b.c", "location": "🇩🇪 Berlin", "followers": 25_000},
+        ),
+        make_post(3, text="", reshare_of="mastodon:100001"),
+    ]
+    lines = [orjson.dumps(p.to_json()) for p in posts]
+    file = tmp_path / "in.jsonl"
+    file.write_bytes(b"\n".join([lines[0], b"{nope", lines[1], lines[2]]))
+
+    result = CliRunner().invoke(app, ["classify", str(file)])
+
+    assert result.exit_code == 1  # one line rejected
+    assert f"{file}:2: not valid JSON" in result.stderr
+    rows = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["mastodon:100001", "mastodon:100002", "mastodon:100003"]
+    complaint, praise, reshare = rows
+    assert complaint["sentiment"]["label"] == "negative"
+    assert complaint["intent"] == "complaint" and complaint["actionable"] is True
+    assert complaint["topics"] == ["brand:acme", "product:kettleone"]
+    assert complaint["country"] == "GB" and complaint["reach"] == "nano"
+    assert praise["sentiment"]["label"] == "positive"
+    assert praise["topics"] == ["product:airfry_5"]
+    assert praise["country"] == "DE" and praise["reach"] == "mid"
+    assert reshare["language"] is None and reshare["topics"] == []
+    for row in rows:
+        assert -1 <= row["sentiment"]["score"] <= 1 and 0 <= row["toxicity"] <= 1
+
+
+def test_eval_intents_reports_on_the_held_out_split():
+    result = CliRunner().invoke(app, ["eval", "intents"])
+
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["n_test"] > 400
+    assert 0.7 < summary["macro_f1"] <= 1  # measured 0.78 when written
+    assert 0.85 < summary["actionable_f1"] <= 1
+    assert "Confusion" in result.stderr
+
+
+def test_eval_sentiment_compares_with_vader(tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "\n".join(
+            orjson.dumps(row).decode()
+            for row in [
+                {"text": "this kettle is sick 🔥", "gold_sentiment": "positive"},
+                {"text": "good price but broke in a week", "gold_sentiment": "negative"},
+                {"text": "not bad at all", "gold_sentiment": "positive"},
+                {"text": "great, another 2h on hold 🙃", "gold_sentiment": "negative"},
+            ]
+        )
+    )
+
+    result = CliRunner().invoke(app, ["eval", "sentiment", str(gold)])
+
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["n"] == 4
+    assert summary["townhall"]["accuracy"] == 1.0
+    assert summary["vader"]["accuracy"] < 1.0
+
+
+def test_eval_sentiment_names_a_bad_line(tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"text": "ok", "gold_sentiment": "meh"}\n')
+
+    result = CliRunner().invoke(app, ["eval", "sentiment", str(gold)])
+
+    assert result.exit_code == 1
+    assert "gold.jsonl:1: gold_sentiment must be one of" in result.stderr

@@ -1,0 +1,113 @@
+"""The intent model: learns from labelled texts, round-trips to disk, reads the data set safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from townhall.errors import InputError
+from townhall.understand.dataset import Example, evaluate, load_examples, split
+from townhall.understand.intent import IntentModel
+
+TRAIN = [
+    ("my order arrived broken and nobody answers", "complaint", True),
+    ("third time the strap snapped, useless product", "complaint", False),
+    ("still waiting for my refund after 3 weeks, sort it out", "complaint", True),
+    ("the seat was filthy and staff were rude", "complaint", False),
+    ("does the jacket come in size XL?", "question", True),
+    ("what time does the store open on sunday", "question", True),
+    ("is the app available in Spanish?", "question", True),
+    ("can I bring a bike on the train?", "question", True),
+    ("love this coffee, best flat white in town", "praise", False),
+    ("amazing service today, thank you team!", "praise", False),
+    ("the new update is brilliant, well done", "praise", False),
+    ("great staff, super friendly, 10/10", "praise", False),
+    ("the website is down, can't log in", "outage", True),
+    ("app crashes at checkout every time", "outage", True),
+    ("payment page gives error 500", "outage", True),
+    ("login broken again?? site not loading", "outage", True),
+]
+
+
+def model() -> IntentModel:
+    texts, intents, actionable = zip(*TRAIN, strict=True)
+    return IntentModel.train(texts, intents, actionable)
+
+
+def test_it_learns_the_classes_it_was_shown():
+    predictions = model().predict(
+        ["the app crashes when I log in", "is the jacket available in blue?", "love the staff"]
+    )
+
+    assert [p.intent for p in predictions] == ["outage", "question", "praise"]
+    assert predictions[0].actionable and not predictions[2].actionable
+    assert all(0 < p.intent_confidence <= 1 for p in predictions)
+
+
+def test_odd_input_gets_a_prediction():
+    texts = ["", "🙃🙃🙃", "x" * 100_000, "<script>alert(1)</script>", "混合 scripts ü\x00"]
+
+    assert len(model().predict(texts)) == len(texts)
+    assert model().predict([]) == []
+
+
+def test_unknown_labels_are_refused():
+    with pytest.raises(ValueError, match="unknown intents"):
+        IntentModel.train(["a", "b"], ["complaint", "rant"], [True, False])
+
+
+def test_save_and_load_give_the_same_predictions(tmp_path: Path):
+    trained = model()
+    digest = trained.save(tmp_path / "m.joblib")
+    loaded = IntentModel.load(tmp_path / "m.joblib")
+
+    assert len(digest) == 64
+    texts = ["refund please", "site is down"]
+    assert loaded.predict(texts) == trained.predict(texts)
+    assert loaded.trained_on == trained.trained_on
+
+
+def write_parts(folder: Path, rows: list[object]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "part_x.jsonl").write_bytes(
+        b"\n".join(r if isinstance(r, bytes) else orjson.dumps(r) for r in rows)
+    )
+
+
+def test_the_data_set_reports_bad_lines_with_file_and_line(tmp_path: Path):
+    good = {"text": "hi", "intent": "other", "actionable": False, "sentiment": "neutral"}
+    write_parts(tmp_path, [good, b"{bad", good])
+    with pytest.raises(InputError, match=r"part_x.jsonl:2: bad labelled example"):
+        load_examples(tmp_path)
+
+    write_parts(tmp_path, [good, {**good, "intent": "rant"}])
+    with pytest.raises(InputError, match=r"part_x.jsonl:2: unknown label 'rant'"):
+        load_examples(tmp_path)
+
+    with pytest.raises(InputError, match="no part_"):
+        load_examples(tmp_path / "empty")
+
+
+def test_split_is_fixed_and_disjoint():
+    examples = [
+        Example(f"post number {n}", "other", False, "neutral", "en", "x") for n in range(500)
+    ]
+
+    train, test = split(examples)
+
+    assert split(examples) == (train, test)
+    assert not {e.text for e in train} & {e.text for e in test}
+    assert 60 < len(test) < 140  # about one in five
+
+
+def test_evaluate_counts_what_it_sees():
+    test = [Example(t, i, a, "neutral", "en", "x") for t, i, a in TRAIN]
+
+    report = evaluate(model(), test)
+
+    assert report.n_test == len(TRAIN)
+    assert sum(c.support for c in report.classes) == len(TRAIN)
+    assert sum(map(sum, report.confusion)) == len(TRAIN)
+    assert 0 <= report.macro_f1 <= 1
