@@ -14,13 +14,13 @@ from townhall.errors import InputError
 from townhall.understand.dataset import (
     DATA_DIR,
     MODEL_PATH,
-    SENTIMENTS,
     IntentReport,
     evaluate,
     load_examples,
     split,
 )
 from townhall.understand.intent import IntentModel
+from townhall.understand.labels import SENTIMENTS
 
 app = typer.Typer(no_args_is_help=True)
 

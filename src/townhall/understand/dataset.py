@@ -11,15 +11,14 @@ import orjson
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from townhall.errors import InputError
-from townhall.understand.intent import INTENTS, IntentModel
+from townhall.understand.intent import IntentModel
+from townhall.understand.labels import INTENTS, SENTIMENTS
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "intents"
 """Where the labelled set lives in a source checkout."""
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "intent.joblib"
 """Where ``townhall model train`` writes the model (built by ``make install``, not committed)."""
-
-SENTIMENTS = ("positive", "neutral", "negative")
 
 
 @dataclass(frozen=True)

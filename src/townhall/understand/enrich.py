@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from townhall.errors import ConfigError
 from townhall.org.policy import Policy
 from townhall.posts import Post
 from townhall.understand.dataset import MODEL_PATH
 from townhall.understand.geo import country_from_location
-from townhall.understand.intent import Intent, IntentModel
+from townhall.understand.intent import IntentModel
+from townhall.understand.labels import Intent, SentimentLabel
 from townhall.understand.language import detect_language
 from townhall.understand.reach import reach_tier
 from townhall.understand.sentiment import score_many
@@ -27,7 +28,7 @@ from townhall.understand.toxicity import toxicity
 class Enrichment:
     """What Townhall understands of one post (the Enrichment format of docs/formats.md)."""
 
-    sentiment_label: Literal["positive", "neutral", "negative"]
+    sentiment_label: SentimentLabel
     sentiment_score: float
     intent: Intent
     intent_confidence: float

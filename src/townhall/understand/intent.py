@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import joblib
 import numpy as np
@@ -18,30 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-Intent = Literal[
-    "complaint",
-    "question",
-    "praise",
-    "purchase_intent",
-    "press_inquiry",
-    "partnership",
-    "job",
-    "outage",
-    "spam",
-    "other",
-]
-INTENTS: tuple[Intent, ...] = (
-    "complaint",
-    "question",
-    "praise",
-    "purchase_intent",
-    "press_inquiry",
-    "partnership",
-    "job",
-    "outage",
-    "spam",
-    "other",
-)
+from townhall.understand.labels import INTENTS, Intent
 
 MAX_CHARS = 2_000
 """Characters of a post the model reads (the start carries the intent; keeps cost bounded)."""

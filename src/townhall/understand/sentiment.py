@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from emosent import EMOJI_SENTIMENT_DICT
 from vaderSentiment.vaderSentiment import (
@@ -39,7 +38,7 @@ from vaderSentiment.vaderSentiment import (
     normalize,
 )
 
-SentimentLabel = Literal["positive", "neutral", "negative"]
+from townhall.understand.labels import SentimentLabel
 
 NEUTRAL_BAND = 0.05
 """Scores with an absolute value below this are neutral (VADER's recommended threshold)."""

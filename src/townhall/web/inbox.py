@@ -17,7 +17,7 @@ from townhall.cases import repository
 from townhall.cases.schemas import OPEN_STATUSES, PAGE_SIZE, InboxFilter
 from townhall.cases.service import STATUS_LABELS
 from townhall.models import Item, ItemStatus, User
-from townhall.understand.intent import INTENTS
+from townhall.understand.labels import INTENTS
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
 

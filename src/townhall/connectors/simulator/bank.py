@@ -16,21 +16,10 @@ from typing import Any
 
 import yaml
 
-SENTIMENTS = frozenset({"positive", "neutral", "negative"})
-INTENTS = frozenset(
-    {
-        "complaint",
-        "question",
-        "praise",
-        "purchase_intent",
-        "press_inquiry",
-        "partnership",
-        "job",
-        "outage",
-        "spam",
-        "other",
-    }
-)
+from townhall.understand import labels
+
+SENTIMENTS = frozenset(labels.SENTIMENTS)
+INTENTS = frozenset(labels.INTENTS)
 LANGS = frozenset({"en", "es", "fr", "de", "pt", "it", "nl"})
 
 _SLOT = re.compile(r"\{(\w+)\}")
