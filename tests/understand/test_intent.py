@@ -111,3 +111,14 @@ def test_evaluate_counts_what_it_sees():
     assert sum(c.support for c in report.classes) == len(TRAIN)
     assert sum(map(sum, report.confusion)) == len(TRAIN)
     assert 0 <= report.macro_f1 <= 1
+
+
+def test_a_model_from_another_version_asks_to_be_rebuilt(tmp_path: Path):
+    import joblib
+
+    from townhall.errors import ConfigError
+
+    joblib.dump({"format": 1, "intent": None}, tmp_path / "old.joblib")
+
+    with pytest.raises(ConfigError, match="rebuild it with `townhall model train`"):
+        IntentModel.load(tmp_path / "old.joblib")

@@ -16,6 +16,7 @@ from townhall.connectors.jsonl.connector import JsonlConnector
 from townhall.errors import ConfigError, PostFormatError
 from townhall.org.loader import load_policy
 from townhall.posts import Post
+from townhall.understand.dataset import ML_MODEL_PATH, MODEL_PATH
 from townhall.understand.enrich import Understander
 
 BATCH = 1_000
@@ -26,6 +27,10 @@ def classify(
     policy: Annotated[
         Path | None, typer.Option(help="Policy YAML whose brand keywords give the topics.")
     ] = None,
+    ml: Annotated[
+        bool,
+        typer.Option("--ml", help="Use the MiniLM intent model (the [ml] extra; slower)."),
+    ] = False,
 ) -> None:
     """Write each valid post of FILE with its enrichment (sentiment, intent, actionable,
     toxicity, language, country, reach, topics) as JSONL on stdout.
@@ -33,7 +38,9 @@ def classify(
     Bad lines are reported on stderr with their number and skipped; exits 1 if any was.
     """
     try:
-        understander = Understander.from_policy(load_policy(policy or get_settings().policy))
+        understander = Understander.from_policy(
+            load_policy(policy or get_settings().policy), ML_MODEL_PATH if ml else MODEL_PATH
+        )
     except ConfigError as exc:
         raise fail_config(exc) from None
     out = sys.stdout.buffer

@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 
 from townhall.cli.common import err
-from townhall.errors import InputError
+from townhall.errors import ConfigError, InputError
 from townhall.understand.dataset import (
     DATA_DIR,
+    ML_MODEL_PATH,
     MODEL_PATH,
     IntentReport,
     evaluate,
@@ -52,8 +53,13 @@ def print_intent_report(report: IntentReport) -> None:
 def intents(
     data: Annotated[Path, typer.Option(help="Folder with part_*.jsonl labelled posts.")] = DATA_DIR,
     model: Annotated[Path, typer.Option(help="The intent model file.")] = MODEL_PATH,
+    ml: Annotated[
+        bool, typer.Option("--ml", help="Score the MiniLM model (townhall model train --ml).")
+    ] = False,
 ) -> None:
     """Score the intent model on the test split: per class, macro-F1, actionable F1, confusion."""
+    if ml:
+        model = model.with_name(ML_MODEL_PATH.name)
     if not model.is_file():
         err.print(f"[red]error:[/] {model}: no model yet; build it with `townhall model train`")
         raise typer.Exit(1)
@@ -62,7 +68,12 @@ def intents(
     except InputError as exc:
         err.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(1) from None
-    report = evaluate(IntentModel.load(model), test_set)
+    try:
+        loaded = IntentModel.load(model)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(1) from None
+    report = evaluate(loaded, test_set)
     print_intent_report(report)
     typer.echo(
         f'{{"macro_f1": {report.macro_f1:.4f}, "actionable_f1": {report.actionable_f1:.4f},'

@@ -11,7 +11,7 @@ import orjson
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from townhall.errors import InputError
-from townhall.understand.intent import IntentModel
+from townhall.understand.intent import Embedder, IntentModel
 from townhall.understand.labels import INTENTS, SENTIMENTS
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "intents"
@@ -19,6 +19,9 @@ DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "intents"
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "intent.joblib"
 """Where ``townhall model train`` writes the model (built by ``make install``, not committed)."""
+
+ML_MODEL_PATH = MODEL_PATH.with_name("intent-ml.joblib")
+"""The model with MiniLM embeddings (``townhall model train --ml``, needs the ``[ml]`` extra)."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,13 @@ def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
     return train, test
 
 
-def train_model(examples: Sequence[Example]) -> IntentModel:
+def train_model(examples: Sequence[Example], embedder: Embedder | None = None) -> IntentModel:
     """Fit the intent model on ``examples`` (pass the train split only)."""
     return IntentModel.train(
-        [e.text for e in examples], [e.intent for e in examples], [e.actionable for e in examples]
+        [e.text for e in examples],
+        [e.intent for e in examples],
+        [e.actionable for e in examples],
+        embedder=embedder,
     )
 
 

