@@ -70,11 +70,22 @@ class Understander:
         return cls(IntentModel.load(model_path), TopicMatcher.from_policy(policy))
 
     def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
-        """One ``Enrichment`` per post, in order."""
-        texts = [p.text for p in posts]
-        sentiments = score_many(texts)
-        intents = self._intent.predict(texts)
-        toxic = toxicity(texts)
+        """One ``Enrichment`` per post, in order.
+
+        The text models run once per distinct text of the batch: reshares without text of their
+        own and copy-pasted posts are common, and every model is a pure function of the text.
+        """
+        distinct = list(dict.fromkeys(p.text for p in posts))
+        where = {text: n for n, text in enumerate(distinct)}
+        by_text = list(
+            zip(
+                score_many(distinct),
+                self._intent.predict(distinct),
+                toxicity(distinct),
+                strict=True,
+            )
+        )
+        per_post = [by_text[where[p.text]] for p in posts]
         return [
             Enrichment(
                 sentiment_label=s.label,
@@ -88,5 +99,5 @@ class Understander:
                 reach=reach_tier(p.author.followers, p.author.verified),
                 topics=self._topics.match(p.text),
             )
-            for p, s, i, t in zip(posts, sentiments, intents, toxic, strict=True)
+            for p, (s, i, t) in zip(posts, per_post, strict=True)
         ]
