@@ -87,3 +87,29 @@ def test_eval_sentiment_names_a_bad_line(tmp_path: Path):
 
     assert result.exit_code == 1
     assert "gold.jsonl:1: gold_sentiment must be one of" in result.stderr
+
+
+def test_odd_input_gets_a_result_or_a_numbered_error(tmp_path: Path, make_post):
+    odd_texts = [
+        "",
+        "x" * 100_000,
+        "🔥🔥😍🙃",
+        "Привет ACME 你好 مرحبا KettleOne",
+        "a\x00b\x1bc\u202e",
+    ]
+    lines = [orjson.dumps(make_post(n, text=t).to_json()) for n, t in enumerate(odd_texts, 1)]
+    lines.insert(2, b'{"id": "mastodon:9", "text": "\xff\xfe broken"}')
+    file = tmp_path / "odd.jsonl"
+    file.write_bytes(b"\n".join(lines))
+
+    result = CliRunner().invoke(app, ["classify", str(file)])
+
+    assert result.exit_code == 1
+    assert f"{file}:3: invalid UTF-8" in result.stderr
+    rows = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == len(odd_texts)
+    assert rows[0]["intent"] and rows[0]["sentiment"]["label"] == "neutral"
+    assert len(rows[1]["text"]) == 100_000
+    assert rows[2]["sentiment"]["label"] in {"positive", "negative", "neutral"}
+    assert "product:kettleone" in rows[3]["topics"]
+    assert rows[4]["text"] == "abc"
