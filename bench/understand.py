@@ -62,6 +62,9 @@ def main() -> None:
     posts: list[Post] = []
     parse_s = timed("parse only", n, lambda: posts.extend(parse_post(raw) for raw in lines))
     texts = [p.text for p in posts]
+    distinct = len(set(texts))
+    print(f"distinct texts               {distinct:10,} of {n:,} ({distinct / n:.0%}; the rest are")
+    print("                             text-less reshares and repeats, scored once per batch)")
     timed("  sentiment", n, lambda: score_many(texts))
     timed("  toxicity", n, lambda: toxicity(texts))
     timed("  language", n, lambda: [detect_language(t) for t in texts])
@@ -71,6 +74,12 @@ def main() -> None:
         "enrich (all, 1,000/batch)",
         n,
         lambda: [understander.enrich(posts[i : i + batch]) for i in range(0, n, batch)],
+    )
+    unique = list({p.text: p for p in posts}.values())
+    timed(
+        f"enrich ({len(unique):,} distinct texts)",
+        len(unique),
+        lambda: [understander.enrich(unique[i : i + batch]) for i in range(0, len(unique), batch)],
     )
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"enrich / parse time ratio    {enrich_s / parse_s:10.1f}x")
