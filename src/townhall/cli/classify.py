@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -17,7 +18,7 @@ from townhall.errors import ConfigError, PostFormatError
 from townhall.org.loader import load_policy
 from townhall.posts import Post
 from townhall.understand.dataset import ML_MODEL_PATH, MODEL_PATH
-from townhall.understand.enrich import Understander
+from townhall.understand.enrich import Enrichment, Understander
 
 BATCH = 1_000
 
@@ -43,10 +44,21 @@ def classify(
         )
     except ConfigError as exc:
         raise fail_config(exc) from None
+    write_enriched(file, "classify", understander, lambda post, enrichment: {})
+
+
+Extra = Callable[[Post, Enrichment], dict[str, Any]]
+
+
+def write_enriched(file: str, label: str, understander: Understander, extra: Extra) -> None:
+    """Read Post JSONL from ``file``, write post + enrichment + ``extra`` as JSONL on stdout.
+
+    Bad lines are reported on stderr and skipped; exits 1 at the end when any was.
+    """
     out = sys.stdout.buffer
     rejected = 0
     source = "<stdin>" if file == "-" else file
-    with open_input(file) as (stream, size), byte_progress("classify") as progress:
+    with open_input(file) as (stream, size), byte_progress(label) as progress:
         task = progress.add_task(source, total=size, status="")
         connector = JsonlConnector(
             stream, source, on_line=lambda line: progress.advance(task, len(line))
@@ -55,7 +67,8 @@ def classify(
 
         def flush() -> None:
             for post, enrichment in zip(batch, understander.enrich(batch), strict=True):
-                out.write(orjson.dumps({**post.to_json(), **enrichment.to_json()}) + b"\n")
+                row = {**post.to_json(), **enrichment.to_json(), **extra(post, enrichment)}
+                out.write(orjson.dumps(row) + b"\n")
             batch.clear()
 
         for parsed in connector.fetch():

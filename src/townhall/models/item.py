@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from townhall.models.base import Base
@@ -37,6 +37,13 @@ class Item(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     rule: Mapped[str] = mapped_column(String(128))
     why: Mapped[str] = mapped_column(Text)
+    # The rest of the routing decision: who else is told, how urgent, the SLA, what matched.
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    supporting: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sla_first_response_minutes: Mapped[int | None]
+    sla_resolution_minutes: Mapped[int | None]
+    matched: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

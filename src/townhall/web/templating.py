@@ -68,6 +68,17 @@ def http_url(value: str | None) -> str | None:
     return None
 
 
+def minutes(value: int) -> str:
+    """A duration in minutes as people say it: 45 → '45 min', 90 → '1 h 30 min', 2880 → '2 days'."""
+    if value % 1440 == 0:
+        days = value // 1440
+        return f"{days} day{'s' * (days != 1)}"
+    hours, rest = divmod(value, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
 class Templates(Jinja2Templates):
     """Jinja2 templates with autoescape forced on for every file."""
 
@@ -87,6 +98,7 @@ class Templates(Jinja2Templates):
             media_alt=media_alt,
             http_url=http_url,
             channel=channel_label,
+            minutes=minutes,
         )
         env.globals["csrf_token"] = csrf_token
         super().__init__(env=env)
