@@ -113,3 +113,27 @@ def test_odd_input_gets_a_result_or_a_numbered_error(tmp_path: Path, make_post):
     assert rows[2]["sentiment"]["label"] in {"positive", "negative", "neutral"}
     assert "product:kettleone" in rows[3]["topics"]
     assert rows[4]["text"] == "abc"
+
+
+def test_route_writes_the_decision_and_its_reasons(tmp_path: Path, make_post):
+    posts = [
+        make_post(
+            1,
+            text="Hi ACME, I'm a reporter at the Daily Post. Can we get a comment on the "
+            "AirFry 5 basket reports for tomorrow's story?",
+        ),
+        make_post(2, text="Your checkout page crashes every time I try to pay, website is down"),
+    ]
+    file = tmp_path / "in.jsonl"
+    file.write_bytes(b"\n".join(orjson.dumps(p.to_json()) for p in posts))
+
+    result = CliRunner().invoke(app, ["route", str(file)])
+
+    assert result.exit_code == 0, result.output
+    rows = [orjson.loads(line) for line in result.stdout.splitlines()]
+    for row in rows:
+        assert {"department", "supporting", "priority", "sla_minutes", "rule", "why"} <= row.keys()
+        assert row["why"].startswith(f"Rule '{row['rule']}'") or row["rule"] == "fallback"
+        assert row["sla_minutes"]["first_response"] is not None
+    assert rows[0]["intent"] == "press_inquiry" and rows[0]["department"] == "pr"
+    assert rows[1]["department"] == "it" and "customer_service" in rows[1]["supporting"]

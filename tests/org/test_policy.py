@@ -143,9 +143,15 @@ def test_building_a_policy_directly_still_runs_the_cross_checks() -> None:
 
 def test_unknown_top_level_section_is_refused() -> None:
     data = acme_data()
-    data["routing"] = []  # reserved for a later version of the format
-    with pytest.raises(ValidationError, match="routing"):
+    data["conduct"] = []  # reserved for a later version of the format
+    with pytest.raises(ValidationError, match="conduct"):
         Policy.model_validate(data)
+
+
+def test_routing_is_optional() -> None:
+    data = acme_data()
+    del data["routing"]
+    assert Policy.model_validate(data).routing is None
 
 
 def test_acme_data_has_no_cross_field_problems() -> None:

@@ -140,3 +140,49 @@ def test_new_posts_are_stored_with_what_was_understood(session, make_post, now, 
     assert (row.language, row.country, row.reach) == ("en", "CA", "micro")
     assert row.topics == ["brand:acme", "product:airfry_5"]
     assert row.toxicity is not None and 0 <= row.toxicity < 0.5
+
+
+def test_understood_posts_are_routed_by_the_policy_rules(session, make_post, now, acme_policy):
+    from townhall.routing.rules import router_for
+    from townhall.understand.enrich import Understander
+
+    factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint")
+    understander = Understander.from_policy(acme_policy)
+    pipeline = Pipeline(factory, acme_policy, understander, router_for(acme_policy))
+    post = make_post(
+        1,
+        text="Our melted AirFry 5 baskets are a disgrace. ACME, where is your statement?",
+        author={"handle": "@reporter@news.example", "followers": 250_000, "verified": True},
+    )
+
+    pipeline.process_batch([post], now)
+
+    item = session.scalars(select(Item)).one()
+    expected = router_for(acme_policy)(post, understander.enrich([post])[0])
+    assert (item.department, item.rule, item.priority) == (
+        expected.department,
+        expected.rule,
+        expected.priority,
+    )
+    assert item.supporting == list(expected.supporting)
+    assert item.matched == expected.matched and item.why == expected.why
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "item.routed")).one()
+    assert event.details["rule"] == expected.rule and event.why == expected.why
+
+
+def test_without_understanding_the_channel_owner_takes_the_item(
+    session, make_post, now, acme_policy
+):
+    from townhall.routing.rules import router_for
+
+    factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint")
+    pipeline = Pipeline(factory, acme_policy, None, router_for(acme_policy))
+
+    pipeline.process_batch([make_post(1, id="rss:1", channel="rss")], now)
+
+    item = session.scalars(select(Item)).one()
+    assert (item.department, item.rule, item.matched) == (
+        "pr",
+        "channel_default",
+        {"channel": "rss"},
+    )

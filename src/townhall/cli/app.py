@@ -10,6 +10,7 @@ from townhall.cli import evaluate as eval_cmd
 from townhall.cli import ingest as ingest_cmd
 from townhall.cli import model as model_cmd
 from townhall.cli import policy as policy_cmd
+from townhall.cli import route as route_cmd
 from townhall.cli import serve as serve_cmd
 from townhall.cli import simulate as simulate_cmd
 from townhall.cli import users as users_cmd
@@ -28,6 +29,7 @@ app.add_typer(model_cmd.app, name="model", help="Build the models Townhall under
 app.add_typer(eval_cmd.app, name="eval", help="Measure how well Townhall understands posts.")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("classify")(classify_cmd.classify)
+app.command("route")(route_cmd.route)
 app.command("simulate")(simulate_cmd.simulate)
 app.command("demo")(serve_cmd.demo)
 app.command("serve")(serve_cmd.serve)

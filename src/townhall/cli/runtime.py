@@ -15,6 +15,7 @@ from townhall.errors import ConfigError
 from townhall.org.loader import load_policy
 from townhall.org.policy import Policy
 from townhall.pipeline.runner import Pipeline
+from townhall.routing.rules import router_for
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Runtime:
             understander = Understander.from_policy(self.policy)
         except ConfigError as exc:
             raise fail_config(exc) from None
-        return Pipeline(self.sessions, self.policy, understander)
+        return Pipeline(self.sessions, self.policy, understander, router_for(self.policy))
 
     def close(self) -> None:
         """Release database connections."""

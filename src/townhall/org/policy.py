@@ -1,4 +1,5 @@
-"""The organisation policy as pydantic models: brand, channels, departments, people, ownership.
+"""The organisation policy as pydantic models: brand, channels, departments, people, ownership
+and the routing rules.
 
 Pure: no I/O. ``townhall.org.loader`` reads the YAML and reports errors with line numbers
 (``load_policy`` here delegates to it); ``policy_problems`` holds the cross-field rules so the
@@ -12,11 +13,12 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PositiveInt,
@@ -25,6 +27,8 @@ from pydantic import (
 )
 
 from townhall.models.user import Role
+from townhall.understand.labels import Intent, SentimentLabel
+from townhall.understand.reach import ReachTier
 
 #: Activities every ownership matrix must assign, so no kind of work is left without an owner.
 REQUIRED_ACTIVITIES: tuple[str, ...] = (
@@ -90,10 +94,39 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+def _check_window(value: str) -> str:
+    if not _HOURS.match(value):
+        raise ValueError(f"invalid hours {value!r} (expected HH:MM-HH:MM, e.g. 09:00-17:00)")
+    start, end = value.split("-")
+    if start == end:
+        raise ValueError(f"hours {value!r} start and end at the same time")
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    # `intent: press_inquiry` reads as `intent: [press_inquiry]`.
+    return [value] if isinstance(value, str) else value
+
+
 Id = Annotated[str, AfterValidator(_check_id)]
 Email = Annotated[str, AfterValidator(_check_email)]
 WorkingHours = Annotated[str, AfterValidator(_check_hours)]
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
+#: Local time window of a routing rule; may wrap past midnight (``22:00-06:00``).
+TimeWindow = Annotated[str, AfterValidator(_check_window)]
+
+Priority = Literal["low", "normal", "high", "urgent"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+"""Weekday names in ``datetime.weekday()`` order (Monday is 0)."""
+
+# Condition values: one value or a non-empty list of them ("any of").
+_AnyOf = (BeforeValidator(_one_or_many), Field(min_length=1))
+IntentList = Annotated[list[Intent], *_AnyOf]
+SentimentList = Annotated[list[SentimentLabel], *_AnyOf]
+ReachList = Annotated[list[ReachTier], *_AnyOf]
+WeekdayList = Annotated[list[Weekday], *_AnyOf]
+StrList = Annotated[list[str], *_AnyOf]
 
 
 class _Model(BaseModel):
@@ -189,15 +222,67 @@ class Activity(_Model):
     support: list[str] = []
 
 
+class RuleConditions(_Model):
+    """When a routing rule applies: every condition set must hold; a list means "any of"."""
+
+    intent: IntentList | None = None
+    sentiment: SentimentList | None = None
+    actionable: bool | None = None
+    toxicity_at_least: float | None = Field(default=None, ge=0.0, le=1.0)
+    topics_any: StrList | None = None
+    language: StrList | None = None
+    country: StrList | None = None
+    reach: ReachList | None = None
+    verified: bool | None = None
+    channel: StrList | None = None
+    group: StrList | None = None
+    keywords_any: StrList | None = None
+    hours: TimeWindow | None = None
+    weekdays: WeekdayList | None = None
+
+    def set_conditions(self) -> dict[str, Any]:
+        """The conditions this rule sets, in field order."""
+        return {k: v for k, v in self if v is not None}
+
+
+class RuleAction(_Model):
+    """What a routing rule decides: who leads, who supports, how urgent, which SLA."""
+
+    lead: str
+    supporting: list[str] = []
+    priority: Priority = "normal"
+    sla_minutes: Sla | None = None
+    tags: list[str] = []
+    escalate: bool = False
+
+
+class RoutingRule(_Model):
+    """One ordered routing rule: the first whose ``when`` matches decides."""
+
+    id: Id
+    description: str = ""
+    when: RuleConditions = RuleConditions()
+    then: RuleAction
+
+
+class Routing(_Model):
+    """The routing section: ordered rules, and the action when none matches."""
+
+    rules: list[RoutingRule] = []
+    fallback: RuleAction
+
+
 class Policy(_Model):
     """The whole organisation policy (``version: 1``)."""
 
     version: Literal[1]
+    timezone: Timezone = "UTC"
     brand: Brand
     channels: list[Channel] = Field(min_length=1)
     departments: list[Department] = Field(min_length=1)
     people: list[Person] = Field(min_length=1)
     ownership: list[Activity] = Field(min_length=1)
+    routing: Routing | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Policy:
@@ -380,4 +465,167 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
 
     if people and not any(str(p.get("role")) == Role.ADMIN.value for _, p in people):
         problems.append((("people",), "nobody has role 'admin' (at least one admin is required)"))
+
+    routing = data.get("routing")
+    if isinstance(routing, Mapping):
+        problems += _routing_problems(data, routing, check_ref)
+    return problems
+
+
+def window_minutes(hours: str) -> tuple[int, int]:
+    """``"09:00-17:30"`` → ``(540, 1050)``: start and end in minutes after midnight."""
+    start, end = (int(t[:2]) * 60 + int(t[3:]) for t in hours.split("-"))
+    return start, end
+
+
+def in_window(minute: int, window: tuple[int, int]) -> bool:
+    """Whether a minute of the day falls in ``[start, end)``; windows may wrap past midnight."""
+    start, end = window
+    return start <= minute < end if start < end else (minute >= start or minute < end)
+
+
+def fold_keyword(keyword: str) -> str:
+    """How keywords compare: case-folded, one space between words, straight apostrophes."""
+    return " ".join(keyword.replace("\u2019", "'").casefold().split())
+
+
+def normalized_conditions(when: RuleConditions) -> dict[str, Any]:
+    """The conditions a rule sets, with list values as sets compared the way routing does."""
+    out: dict[str, Any] = {}
+    for key, value in when.set_conditions().items():
+        if key == "language":
+            out[key] = frozenset(v.lower() for v in value)
+        elif key == "country":
+            out[key] = frozenset(v.upper() for v in value)
+        elif key in ("keywords_any", "group"):
+            out[key] = frozenset(fold_keyword(v) for v in value)
+        elif key == "hours":
+            out[key] = window_minutes(value)
+        elif isinstance(value, list):
+            out[key] = frozenset(value)
+        else:
+            out[key] = value
+    return out
+
+
+def covers(earlier: RuleConditions, later: RuleConditions) -> bool:
+    """Whether every item ``later`` matches is also matched by ``earlier`` (so ``later`` is dead).
+
+    True when each condition ``earlier`` sets is set by ``later`` too, with a subset of values
+    (lists), the same value (booleans), an equal or higher threshold, or a window inside it.
+    """
+    first, second = normalized_conditions(earlier), normalized_conditions(later)
+    for key, value in first.items():
+        if key not in second:
+            return False
+        other = second[key]
+        if key == "toxicity_at_least":
+            ok = other >= value
+        elif key == "hours":
+            ok = all(in_window(m, value) for m in range(1440) if in_window(m, other))
+        elif isinstance(value, frozenset):
+            ok = other <= value
+        else:
+            ok = other == value
+        if not ok:
+            return False
+    return True
+
+
+def _routing_problems(
+    data: Mapping[str, Any], routing: Mapping[str, Any], check_ref: Any
+) -> list[tuple[Loc, str]]:
+    from townhall.understand.topics import topic_slug  # deferred: keeps this module light
+
+    problems: list[tuple[Loc, str]] = []
+    channel_ids = sorted(
+        c["id"] for _, c in _items(data, "channels") if isinstance(c.get("id"), str)
+    )
+    groups = {
+        fold_keyword(g) for _, c in _items(data, "channels") for _, g in _strings(c.get("groups"))
+    }
+    brand = data.get("brand") if isinstance(data.get("brand"), Mapping) else {}
+    assert isinstance(brand, Mapping)
+    topics = set()
+    if isinstance(brand.get("name"), str):
+        topics.add(f"brand:{topic_slug(brand['name'])}")
+    topics |= {
+        f"product:{p['id']}" for _, p in _items(brand, "products") if isinstance(p.get("id"), str)
+    }
+    topics |= {
+        f"competitor:{topic_slug(c['name'])}"
+        for _, c in _items(brand, "competitors")
+        if isinstance(c.get("name"), str)
+    }
+
+    def check_action(loc: Loc, action: Any) -> None:
+        if not isinstance(action, Mapping):
+            return
+        lead = action.get("lead")
+        check_ref((*loc, "lead"), lead)
+        seen: set[str] = set()
+        for j, dept in _strings(action.get("supporting")):
+            check_ref((*loc, "supporting", j), dept)
+            if dept == lead:
+                problems.append(((*loc, "supporting", j), f"{dept!r} is already the lead"))
+            elif dept in seen:
+                problems.append(((*loc, "supporting", j), f"{dept!r} is listed twice"))
+            seen.add(dept)
+
+    rules = _items(routing, "rules")
+    problems += [(("routing", *loc), msg) for loc, msg in _unique_ids("rules", rules)]
+    parsed: list[tuple[int, str, RuleConditions]] = []
+    for i, rule in rules:
+        loc: Loc = ("routing", "rules", i)
+        check_action((*loc, "then"), rule.get("then"))
+        when = rule.get("when")
+        if when is None:
+            when = {}
+        if not isinstance(when, Mapping):
+            continue
+        for j, channel in _strings(_one_or_many(when.get("channel"))):
+            if channel not in channel_ids:
+                problems.append(
+                    (
+                        (*loc, "when", "channel", j),
+                        f"unknown channel {channel!r} (valid: {', '.join(channel_ids)})",
+                    )
+                )
+        for j, topic in _strings(_one_or_many(when.get("topics_any"))):
+            if topic not in topics:
+                problems.append(
+                    (
+                        (*loc, "when", "topics_any", j),
+                        f"unknown topic {topic!r} (valid: {', '.join(sorted(topics))})",
+                    )
+                )
+        for j, group in _strings(_one_or_many(when.get("group"))):
+            if fold_keyword(group) not in groups:
+                problems.append(
+                    (
+                        (*loc, "when", "group", j),
+                        f"unknown group {group!r} (not in any channel's groups)",
+                    )
+                )
+        try:
+            conditions = RuleConditions.model_validate(when)
+        except ValueError:
+            continue  # field validation reports it
+        rule_id = rule.get("id")
+        if isinstance(rule_id, str):
+            parsed.append((i, rule_id, conditions))
+
+    for n, (i, rule_id, conditions) in enumerate(parsed):
+        for j, earlier_id, earlier in parsed[:n]:
+            if covers(earlier, conditions):
+                problems.append(
+                    (
+                        ("routing", "rules", i),
+                        f"rule {rule_id!r} can never match: rule {earlier_id!r} (rules[{j}]) "
+                        "matches everything it does",
+                    )
+                )
+                break
+
+    check_action(("routing", "fallback"), routing.get("fallback"))
     return problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -15,6 +15,7 @@ from townhall.audit import SYSTEM
 from townhall.models import AuditEvent, Item, ItemStatus, PostRecord
 from townhall.pipeline.stages import OwnerPolicy, dedup, needs_item, post_key, route_by_channel
 from townhall.posts import Post
+from townhall.routing.rules import RouteDecision
 
 if TYPE_CHECKING:
     from townhall.understand.enrich import Enrichment
@@ -44,6 +45,11 @@ EMPTY = BatchResult(0, 0, 0, 0)
 POSTS = cast(Table, PostRecord.__table__)
 ITEMS = cast(Table, Item.__table__)
 AUDIT = cast(Table, AuditEvent.__table__)
+
+
+Router = Callable[[Post, "Enrichment"], RouteDecision]
+Stored = tuple[int, Post, "Enrichment | None"]
+"""Routes an understood post (``townhall.routing.rules.route`` bound to a policy)."""
 
 
 class Understanding(Protocol):
@@ -112,10 +118,14 @@ class Pipeline:
         session_factory: sessionmaker[Session],
         policy: OwnerPolicy,
         understanding: Understanding | None = None,
+        router: Router | None = None,
     ) -> None:
+        """``router`` decides where understood posts go (the policy's rules); without one, or
+        for a post that was not understood, the channel's default owner takes the item."""
         self._sessions = session_factory
         self._policy = policy
         self._understanding = understanding
+        self._router = router
 
     def process_batch(self, posts: Sequence[Post], now: datetime) -> BatchResult:
         """Dedup, route and persist ``posts`` in one transaction."""
@@ -127,10 +137,8 @@ class Pipeline:
             items = self._open_items(session, stored, now)
         return BatchResult(len(posts), len(stored), len(posts) - len(stored), items)
 
-    def _store_new(
-        self, session: Session, posts: list[Post], now: datetime
-    ) -> list[tuple[int, Post]]:
-        """Insert the posts not stored yet; returns (row id, post) for each new one."""
+    def _store_new(self, session: Session, posts: list[Post], now: datetime) -> list[Stored]:
+        """Insert the posts not stored yet; returns (row id, post, enrichment) for each."""
         keys = [post_key(p) for p in posts]
         known = {
             (channel, external_id)
@@ -150,19 +158,31 @@ class Pipeline:
         )
         # A concurrent worker may have stored some meanwhile: RETURNING lists only ours.
         rows = [_post_row(p, now) for p in fresh]
+        understood: dict[tuple[str, str], Enrichment] = {}
         if self._understanding is not None:
-            for row, enrichment in zip(rows, self._understanding.enrich(fresh), strict=True):
+            for post, row, enrichment in zip(
+                fresh, rows, self._understanding.enrich(fresh), strict=True
+            ):
                 row.update(_enrichment_columns(enrichment))
+                understood[post_key(post)] = enrichment
         inserted = session.execute(statement, rows)
-        return [(row_id, by_key[(channel, ext)]) for row_id, channel, ext in inserted]
+        return [
+            (row_id, by_key[(channel, ext)], understood.get((channel, ext)))
+            for row_id, channel, ext in inserted
+        ]
 
-    def _open_items(self, session: Session, stored: list[tuple[int, Post]], now: datetime) -> int:
+    def _route(self, post: Post, enrichment: Enrichment | None) -> RouteDecision:
+        if self._router is None or enrichment is None:
+            return route_by_channel(post, self._policy)
+        return self._router(post, enrichment)
+
+    def _open_items(self, session: Session, stored: list[Stored], now: datetime) -> int:
         """Create one routed item per stored post that needs attention, with its audit event."""
         items: list[dict[str, Any]] = []
-        for row_id, post in stored:
+        for row_id, post, enrichment in stored:
             if not needs_item(post):
                 continue
-            decision = route_by_channel(post, self._policy)
+            decision = self._route(post, enrichment)
             items.append(
                 {
                     "post_pk": row_id,
@@ -170,6 +190,12 @@ class Pipeline:
                     "status": ItemStatus.NEW,
                     "rule": decision.rule,
                     "why": decision.why,
+                    "priority": decision.priority,
+                    "supporting": list(decision.supporting),
+                    "tags": list(decision.tags),
+                    "sla_first_response_minutes": decision.sla_first_response_minutes,
+                    "sla_resolution_minutes": decision.sla_resolution_minutes,
+                    "matched": dict(decision.matched),
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -187,7 +213,13 @@ class Pipeline:
                     "subject_type": "item",
                     "subject_id": str(item_id),
                     "why": item["why"],
-                    "details": {"department": item["department"], "rule": item["rule"]},
+                    "details": {
+                        "department": item["department"],
+                        "rule": item["rule"],
+                        "supporting": item["supporting"],
+                        "priority": item["priority"],
+                        "matched": item["matched"],
+                    },
                 }
                 for item_id, item in zip(ids, items, strict=True)
             ],

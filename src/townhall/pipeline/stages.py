@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
 from townhall.posts import Post
+from townhall.routing.rules import RouteDecision
 
 
 class OwnerPolicy(Protocol):
@@ -15,15 +15,6 @@ class OwnerPolicy(Protocol):
     def default_owner(self, channel_id: str) -> str:
         """The department that owns a channel's items by default."""
         ...
-
-
-@dataclass(frozen=True)
-class RoutingDecision:
-    """Where an item goes and why (the routing issue replaces this stage with rules)."""
-
-    department: str
-    rule: str
-    why: str
 
 
 def post_key(post: Post) -> tuple[str, str]:
@@ -51,11 +42,21 @@ def needs_item(post: Post) -> bool:
     return not (post.reshare_of and not post.text.strip())
 
 
-def route_by_channel(post: Post, policy: OwnerPolicy) -> RoutingDecision:
-    """Send an item to the department the policy names as the channel's default owner."""
+def route_by_channel(post: Post, policy: OwnerPolicy) -> RouteDecision:
+    """Send an item to the department the policy names as the channel's default owner.
+
+    Used when a post was not understood (no enrichment to match rules against).
+    """
     department = policy.default_owner(post.channel)
-    return RoutingDecision(
+    return RouteDecision(
         department=department,
+        supporting=(),
+        priority="normal",
+        sla_first_response_minutes=None,
+        sla_resolution_minutes=None,
+        tags=(),
+        escalate=False,
         rule="channel_default",
+        matched={"channel": post.channel},
         why=f"{department} is the default owner of the {post.channel} channel in the policy.",
     )

@@ -1,0 +1,376 @@
+"""Route one item: the first policy rule whose conditions hold decides who leads, and why.
+
+Pure: no clock (the post's ``created_at`` is the time), no I/O. A policy's rules are compiled
+once (sets, regexes, the time zone) and cached, so a decision costs a few set lookups per rule.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import ahocorasick
+
+from townhall.org.policy import (
+    WEEKDAYS,
+    Policy,
+    RuleAction,
+    fold_keyword,
+    in_window,
+    normalized_conditions,
+)
+
+if TYPE_CHECKING:
+    from townhall.posts import Post
+    from townhall.understand.enrich import Enrichment
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFacts:
+    """What routing looks at for one item: its enrichment and a few fields of the post."""
+
+    intent: str
+    sentiment: str
+    actionable: bool
+    toxicity: float
+    topics: tuple[str, ...]
+    language: str | None
+    country: str | None
+    reach: str
+    verified: bool
+    channel: str
+    group: str | None
+    text: str
+    created_at: datetime
+    """When the post was written (time zone aware); hours and weekdays are read from it."""
+
+    @classmethod
+    def from_post(cls, post: Post, enrichment: Enrichment) -> RouteFacts:
+        """The facts of a post and what Townhall understood of it."""
+        return cls(
+            intent=enrichment.intent,
+            sentiment=enrichment.sentiment_label,
+            actionable=enrichment.actionable,
+            toxicity=enrichment.toxicity,
+            topics=tuple(enrichment.topics),
+            language=enrichment.language,
+            country=enrichment.country,
+            reach=enrichment.reach,
+            verified=post.author.verified,
+            channel=post.channel,
+            group=post.group,
+            text=post.text,
+            created_at=post.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    """Where an item goes: lead department, who supports, how urgent, and why."""
+
+    department: str
+    supporting: tuple[str, ...]
+    priority: str
+    sla_first_response_minutes: int | None
+    sla_resolution_minutes: int | None
+    tags: tuple[str, ...]
+    escalate: bool
+    rule: str
+    """The rule id, ``"fallback"``, or ``"channel_default"`` when the policy has no routing."""
+    matched: dict[str, str] = field(default_factory=dict)
+    """Each condition that held → the fact that satisfied it."""
+    why: str = ""
+
+
+# A check returns the fact that satisfied it, or None when the condition does not hold.
+_Check = Callable[[RouteFacts, "_Clock"], str | None]
+
+
+class _Clock:
+    """Per-decision lazy facts: the local time in the policy's zone and the keywords in the text.
+
+    Each is computed at most once per decision, and only if some rule asks for it.
+    """
+
+    __slots__ = ("_found", "_local", "_pattern", "_text", "_tz", "_when")
+
+    def __init__(
+        self, facts: RouteFacts, tz: zoneinfo.ZoneInfo, pattern: ahocorasick.Automaton | None
+    ) -> None:
+        self._when, self._tz, self._text, self._pattern = facts.created_at, tz, facts.text, pattern
+        self._local: datetime | None = None
+        self._found: dict[str, int] | None = None
+
+    def local(self) -> datetime:
+        if self._local is None:
+            self._local = self._when.astimezone(self._tz)
+        return self._local
+
+    def keywords(self) -> dict[str, int]:
+        """Every policy keyword in the text (folded) → where it first occurs."""
+        if self._found is None:
+            found: dict[str, int] = {}
+            if self._pattern is not None and self._text:
+                folded = " ".join(self._text.replace("\u2019", "'").casefold().split())
+                size = len(folded)
+                for end, (length, word) in self._pattern.iter(folded):
+                    start = end - length + 1
+                    if end + 1 < size and _is_word(folded[end + 1]):
+                        continue
+                    if start > 0 and _is_word(folded[start - 1]):
+                        continue
+                    found.setdefault(word, start)
+            self._found = found
+        return self._found
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: str
+    description: str
+    checks: tuple[tuple[str, _Check], ...]
+    decision: RouteDecision  # matched and why filled per item
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRouting:
+    """A policy's routing in the form ``route`` evaluates; build with ``compile_routing``."""
+
+    policy: Policy
+    tz: zoneinfo.ZoneInfo
+    rules: tuple[_Compiled, ...]
+    fallback: RouteDecision | None
+    keywords: ahocorasick.Automaton | None
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _keyword_pattern(keywords: set[str]) -> ahocorasick.Automaton | None:
+    """One automaton finds every rule's keywords in a single pass over the folded text."""
+    if not keywords:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word in keywords:
+        if word:
+            automaton.add_word(word, (len(word), word))
+    automaton.make_automaton()
+    return automaton
+
+
+def _compile_check(key: str, value: object) -> _Check:
+    if key in ("intent", "sentiment", "reach", "channel"):
+        allowed = value
+        assert isinstance(allowed, frozenset)
+        return lambda f, _c: v if (v := getattr(f, key)) in allowed else None
+    if key == "language":
+        langs = value
+        assert isinstance(langs, frozenset)
+        return lambda f, _c: f.language if f.language and f.language.lower() in langs else None
+    if key == "country":
+        countries = value
+        assert isinstance(countries, frozenset)
+        return lambda f, _c: f.country if f.country and f.country.upper() in countries else None
+    if key == "group":
+        groups = value
+        assert isinstance(groups, frozenset)
+        return lambda f, _c: f.group if f.group and fold_keyword(f.group) in groups else None
+    if key in ("actionable", "verified"):
+        return lambda f, _c: ("true" if value else "false") if getattr(f, key) is value else None
+    if key == "toxicity_at_least":
+        threshold = value
+        assert isinstance(threshold, float)
+        return lambda f, _c: f"{f.toxicity:g}" if f.toxicity >= threshold else None
+    if key == "topics_any":
+        topics = value
+        assert isinstance(topics, frozenset)
+
+        def topic_check(f: RouteFacts, _c: _Clock) -> str | None:
+            hits = [t for t in f.topics if t in topics]
+            return ", ".join(hits) if hits else None
+
+        return topic_check
+    if key == "keywords_any":
+        words = value
+        assert isinstance(words, frozenset)
+
+        def keyword_check(f: RouteFacts, c: _Clock) -> str | None:
+            found = c.keywords()
+            hits = [w for w in found if w in words]
+            return min(hits, key=found.__getitem__) if hits else None
+
+        return keyword_check
+    if key == "hours":
+        window = value
+        assert isinstance(window, tuple)
+
+        def hours_check(f: RouteFacts, c: _Clock) -> str | None:
+            local = c.local()
+            minute = local.hour * 60 + local.minute
+            return f"{local:%H:%M}" if in_window(minute, window) else None
+
+        return hours_check
+    if key == "weekdays":
+        days = value
+        assert isinstance(days, frozenset)
+
+        def weekday_check(f: RouteFacts, c: _Clock) -> str | None:
+            day = WEEKDAYS[c.local().weekday()]
+            return day if day in days else None
+
+        return weekday_check
+    raise ValueError(f"unknown routing condition {key!r}")  # pragma: no cover
+
+
+def _decision(policy: Policy, action: RuleAction, rule: str) -> RouteDecision:
+    sla = action.sla_minutes
+    if sla is None:
+        try:
+            sla = policy.department(action.lead).sla_minutes
+        except KeyError:
+            sla = None
+    return RouteDecision(
+        department=action.lead,
+        supporting=tuple(action.supporting),
+        priority=action.priority,
+        sla_first_response_minutes=sla.first_response if sla else None,
+        sla_resolution_minutes=sla.resolution if sla else None,
+        tags=tuple(action.tags),
+        escalate=action.escalate,
+        rule=rule,
+    )
+
+
+def compile_routing(policy: Policy) -> CompiledRouting:
+    """Precompute a policy's rules (sets, keyword regexes, time zone) for fast ``route`` calls."""
+    rules: list[_Compiled] = []
+    fallback = None
+    keywords: set[str] = set()
+    if policy.routing is not None:
+        for rule in policy.routing.rules:
+            conditions = normalized_conditions(rule.when)
+            keywords |= conditions.get("keywords_any", frozenset())
+            checks = tuple((k, _compile_check(k, v)) for k, v in conditions.items())
+            rules.append(
+                _Compiled(rule.id, rule.description, checks, _decision(policy, rule.then, rule.id))
+            )
+        fallback = _decision(policy, policy.routing.fallback, "fallback")
+    return CompiledRouting(
+        policy,
+        zoneinfo.ZoneInfo(policy.timezone),
+        tuple(rules),
+        fallback,
+        _keyword_pattern(keywords),
+    )
+
+
+_CACHE: dict[int, CompiledRouting] = {}
+_CACHE_SIZE = 8
+
+
+def _compiled(policy: Policy) -> CompiledRouting:
+    compiled = _CACHE.get(id(policy))
+    if compiled is None or compiled.policy is not policy:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        compiled = _CACHE[id(policy)] = compile_routing(policy)
+    return compiled
+
+
+_PHRASES: dict[str, str] = {
+    "intent": "intent is {}",
+    "sentiment": "sentiment is {}",
+    "actionable": "actionable is {}",
+    "toxicity_at_least": "toxicity is {}",
+    "topics_any": "it mentions {}",
+    "language": "language is {}",
+    "country": "country is {}",
+    "reach": "author reach is {}",
+    "verified": "author verified is {}",
+    "channel": "channel is {}",
+    "group": "group is {}",
+    "keywords_any": "the text says '{}'",
+    "hours": "local time is {}",
+    "weekdays": "weekday is {}",
+}
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _outcome(decision: RouteDecision) -> str:
+    text = f"{decision.department} leads"
+    if decision.supporting:
+        text += f" with {_join(list(decision.supporting))} supporting"
+    return text + "."
+
+
+def explain(rule: str, description: str, matched: dict[str, str], decision: RouteDecision) -> str:
+    """One sentence saying which rule decided, on which facts, and who leads."""
+    if rule == "fallback":
+        return f"No rule matched, so the fallback applies: {_outcome(decision)}"
+    if rule == "channel_default":
+        channel = matched.get("channel", "?")
+        return (
+            f"The policy has no routing rules, so the default owner of channel {channel} "
+            f"applies: {_outcome(decision)}"
+        )
+    name = f"Rule {rule!r}" + (f" ({description})" if description else "")
+    facts = _join([_PHRASES[k].format(v) for k, v in matched.items()]) if matched else None
+    reason = f"{facts}, so" if facts else "it matches every item, so"
+    return f"{name}: {reason} {_outcome(decision)}"
+
+
+def route(policy: Policy, facts: RouteFacts) -> RouteDecision:
+    """Decide who handles an item: the first matching rule, else the fallback (pure)."""
+    compiled = _compiled(policy)
+    clock = _Clock(facts, compiled.tz, compiled.keywords)
+    for rule in compiled.rules:
+        matched: dict[str, str] = {}
+        for key, check in rule.checks:
+            fact = check(facts, clock)
+            if fact is None:
+                break
+            matched[key] = fact
+        else:
+            base = rule.decision
+            why = explain(rule.rule, rule.description, matched, base)
+            return _with(base, matched, why)
+    if compiled.fallback is not None:
+        return _with(compiled.fallback, {}, explain("fallback", "", {}, compiled.fallback))
+    lead = policy.default_owner(facts.channel)
+    base = _decision(policy, RuleAction(lead=lead), "channel_default")
+    matched = {"channel": facts.channel}
+    return _with(base, matched, explain("channel_default", "", matched, base))
+
+
+def _with(base: RouteDecision, matched: dict[str, str], why: str) -> RouteDecision:
+    return RouteDecision(
+        department=base.department,
+        supporting=base.supporting,
+        priority=base.priority,
+        sla_first_response_minutes=base.sla_first_response_minutes,
+        sla_resolution_minutes=base.sla_resolution_minutes,
+        tags=base.tags,
+        escalate=base.escalate,
+        rule=base.rule,
+        matched=matched,
+        why=why,
+    )
+
+
+__all__ = ["CompiledRouting", "RouteDecision", "RouteFacts", "compile_routing", "explain", "route"]
+
+
+def router_for(policy: Policy) -> Callable[[Post, Enrichment], RouteDecision]:
+    """The pipeline's router: route an understood post by ``policy``'s rules."""
+
+    def decide(post: Post, enrichment: Enrichment) -> RouteDecision:
+        return route(policy, RouteFacts.from_post(post, enrichment))
+
+    return decide
