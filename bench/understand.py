@@ -1,4 +1,4 @@
-"""Understanding throughput: enrich 50,000 posts on one core with the default models.
+"""Understanding and routing throughput: 50,000 posts on one core with the default models.
 
 Prints posts/s for each stage and for the whole enrichment, the ratio to a parse-only pass over
 the same JSONL in the same run, and peak RSS. The posts are simulated ACME days (several seeds).
@@ -21,7 +21,8 @@ from pathlib import Path
 
 from townhall.org.loader import load_policy
 from townhall.posts import Post, parse_post
-from townhall.understand.enrich import Understander
+from townhall.routing.rules import router_for
+from townhall.understand.enrich import Enrichment, Understander
 from townhall.understand.geo import country_from_location
 from townhall.understand.language import detect_language
 from townhall.understand.sentiment import score_many
@@ -58,7 +59,8 @@ def timed(label: str, n: int, work: Callable[[], object]) -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     lines = simulated_lines(n)
-    understander = Understander.from_policy(load_policy(ROOT / "examples/acme/policy.yaml"))
+    policy = load_policy(ROOT / "examples/acme/policy.yaml")
+    understander = Understander.from_policy(policy)
     posts: list[Post] = []
     parse_s = timed("parse only", n, lambda: posts.extend(parse_post(raw) for raw in lines))
     texts = [p.text for p in posts]
@@ -70,11 +72,22 @@ def main() -> None:
     timed("  language", n, lambda: [detect_language(t) for t in texts])
     timed("  country", n, lambda: [country_from_location(p.author.location) for p in posts])
     batch = 1_000
+    enrichments: list[Enrichment] = []
     enrich_s = timed(
         "enrich (all, 1,000/batch)",
         n,
-        lambda: [understander.enrich(posts[i : i + batch]) for i in range(0, n, batch)],
+        lambda: [
+            enrichments.extend(understander.enrich(posts[i : i + batch]))
+            for i in range(0, n, batch)
+        ],
     )
+    router = router_for(policy)
+    route_s = timed(
+        "route (ACME's rules)",
+        n,
+        lambda: [router(p, e) for p, e in zip(posts, enrichments, strict=True)],
+    )
+    print(f"routing / enrichment time    {route_s / enrich_s:10.1%} (target < 20%)")
     unique = list({p.text: p for p in posts}.values())
     timed(
         f"enrich ({len(unique):,} distinct texts)",
