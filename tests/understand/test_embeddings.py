@@ -90,7 +90,7 @@ def test_train_ml_reports_the_lift(tmp_path: Path):
     )
 
     assert result.exit_code == 0, result.output
-    assert "ml model:" in result.stderr and "(lift " in result.stderr
+    assert "ml model:" in result.stderr and "lift of the ml model: intent macro-F1" in result.stderr
     assert (tmp_path / "m" / "intent-ml.joblib").is_file()
 
 

@@ -22,6 +22,7 @@ from townhall.understand.dataset import (
     split,
     train_model,
 )
+from townhall.understand.intent import Embedder
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -46,39 +47,35 @@ def train(
         err.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(1) from None
     train_set, test_set = split(examples)
-    started = time.perf_counter()
-    with err.status(f"training on {len(train_set):,} labelled posts"):
-        model = train_model(train_set)
-    seconds = time.perf_counter() - started
-    report = evaluate(model, test_set)
-    digest = model.save(out)
-    if not quiet:
-        print_intent_report(report)
-    err.print(
-        f"model: {out} (sha256 {digest[:16]}) · trained on {len(train_set):,} in {seconds:.1f} s"
-        f" · test {len(test_set):,}: intent macro-F1 {report.macro_f1:.3f},"
-        f" actionable F1 {report.actionable_f1:.3f}"
-    )
+    report = _train(train_set, test_set, out, None, quiet, "model")
     if ml:
-        _train_ml(train_set, test_set, report, out.with_name(ML_MODEL_PATH.name), quiet)
+        from townhall.understand.embeddings import MiniLMEmbedder
+
+        try:
+            embedder = MiniLMEmbedder()
+        except ConfigError as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(1) from None
+        with_ml = _train(
+            train_set, test_set, out.with_name(ML_MODEL_PATH.name), embedder, quiet, "ml model"
+        )
+        err.print(
+            f"lift of the ml model: intent macro-F1 {with_ml.macro_f1 - report.macro_f1:+.3f},"
+            f" actionable F1 {with_ml.actionable_f1 - report.actionable_f1:+.3f}"
+        )
 
 
-def _train_ml(
+def _train(
     train_set: list[Example],
     test_set: list[Example],
-    baseline: IntentReport,
     out: Path,
+    embedder: Embedder | None,
     quiet: bool,
-) -> None:
-    from townhall.understand.embeddings import MiniLMEmbedder
-
-    try:
-        embedder = MiniLMEmbedder()
-    except ConfigError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(1) from None
+    label: str,
+) -> IntentReport:
+    """Train on ``train_set``, score on ``test_set``, save to ``out``; print, return the score."""
     started = time.perf_counter()
-    with err.status(f"embedding and training on {len(train_set):,} labelled posts"):
+    with err.status(f"training on {len(train_set):,} labelled posts"):
         model = train_model(train_set, embedder)
     seconds = time.perf_counter() - started
     report = evaluate(model, test_set)
@@ -86,8 +83,8 @@ def _train_ml(
     if not quiet:
         print_intent_report(report)
     err.print(
-        f"ml model: {out} (sha256 {digest[:16]}) · {seconds:.1f} s · intent macro-F1"
-        f" {report.macro_f1:.3f} (lift {report.macro_f1 - baseline.macro_f1:+.3f}),"
+        f"{label}: {out} (sha256 {digest[:16]}) · trained on {len(train_set):,} in {seconds:.1f} s"
+        f" · test {len(test_set):,}: intent macro-F1 {report.macro_f1:.3f},"
         f" actionable F1 {report.actionable_f1:.3f}"
-        f" (lift {report.actionable_f1 - baseline.actionable_f1:+.3f})"
     )
+    return report
