@@ -33,6 +33,8 @@ pytestmark = [
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium through Playwright."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    # Live rows arrive on a one-second poll; give a loaded 2-core CI machine room (15 s, not 5 s).
+    sync_api.expect.set_options(timeout=15_000)
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=ARGS
