@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -340,31 +340,26 @@ def route(policy: Policy, facts: RouteFacts) -> RouteDecision:
         else:
             base = rule.decision
             why = explain(rule.rule, rule.description, matched, base)
-            return _with(base, matched, why)
+            return replace(base, matched=matched, why=why)
     if compiled.fallback is not None:
-        return _with(compiled.fallback, {}, explain("fallback", "", {}, compiled.fallback))
+        return replace(
+            compiled.fallback, matched={}, why=explain("fallback", "", {}, compiled.fallback)
+        )
     lead = policy.default_owner(facts.channel)
     base = _decision(policy, RuleAction(lead=lead), "channel_default")
     matched = {"channel": facts.channel}
-    return _with(base, matched, explain("channel_default", "", matched, base))
+    return replace(base, matched=matched, why=explain("channel_default", "", matched, base))
 
 
-def _with(base: RouteDecision, matched: dict[str, str], why: str) -> RouteDecision:
-    return RouteDecision(
-        department=base.department,
-        supporting=base.supporting,
-        priority=base.priority,
-        sla_first_response_minutes=base.sla_first_response_minutes,
-        sla_resolution_minutes=base.sla_resolution_minutes,
-        tags=base.tags,
-        escalate=base.escalate,
-        rule=base.rule,
-        matched=matched,
-        why=why,
-    )
-
-
-__all__ = ["CompiledRouting", "RouteDecision", "RouteFacts", "compile_routing", "explain", "route"]
+__all__ = [
+    "CompiledRouting",
+    "RouteDecision",
+    "RouteFacts",
+    "compile_routing",
+    "explain",
+    "route",
+    "router_for",
+]
 
 
 def router_for(policy: Policy) -> Callable[[Post, Enrichment], RouteDecision]:
