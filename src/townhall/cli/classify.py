@@ -9,12 +9,10 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.markup import escape
 
-from townhall.cli.common import byte_progress, err, fail_config, open_input
+from townhall.cli.common import PostBatches, err, fail_config
 from townhall.config import get_settings
-from townhall.connectors.jsonl.connector import JsonlConnector
-from townhall.errors import ConfigError, PostFormatError
+from townhall.errors import ConfigError
 from townhall.org.loader import load_policy
 from townhall.posts import Post
 from townhall.understand.dataset import ML_MODEL_PATH, MODEL_PATH
@@ -56,31 +54,13 @@ def write_enriched(file: str, label: str, understander: Understander, extra: Ext
     Bad lines are reported on stderr and skipped; exits 1 at the end when any was.
     """
     out = sys.stdout.buffer
-    rejected = 0
-    source = "<stdin>" if file == "-" else file
-    with open_input(file) as (stream, size), byte_progress(label) as progress:
-        task = progress.add_task(source, total=size, status="")
-        connector = JsonlConnector(
-            stream, source, on_line=lambda line: progress.advance(task, len(line))
-        )
-        batch: list[Post] = []
-
-        def flush() -> None:
-            for post, enrichment in zip(batch, understander.enrich(batch), strict=True):
-                row = {**post.to_json(), **enrichment.to_json(), **extra(post, enrichment)}
-                out.write(orjson.dumps(row) + b"\n")
-            batch.clear()
-
-        for parsed in connector.fetch():
-            if isinstance(parsed, PostFormatError):
-                rejected += 1
-                progress.console.print(f"[yellow]skipped[/] {escape(parsed.message)}")
-                continue
-            batch.append(parsed)
-            if len(batch) >= BATCH:
-                flush()
-        flush()
-        out.flush()
+    posts = PostBatches(file, label, BATCH)
+    for batch in posts:
+        for post, enrichment in zip(batch, understander.enrich(batch), strict=True):
+            row = {**post.to_json(), **enrichment.to_json(), **extra(post, enrichment)}
+            out.write(orjson.dumps(row) + b"\n")
+    out.flush()
+    rejected = posts.rejected
     if rejected:
         err.print(f"{rejected:,} line(s) rejected")
         raise typer.Exit(1)

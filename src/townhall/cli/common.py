@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -21,7 +21,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from townhall.errors import ConfigError
+from townhall.connectors.jsonl.connector import JsonlConnector
+from townhall.errors import ConfigError, PostFormatError
+from townhall.posts import Post
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 """Progress, warnings and per-line errors go to stderr so stdout stays pipeable."""
@@ -61,3 +63,51 @@ def fail_config(exc: ConfigError) -> typer.Exit:
     for line in exc.message.splitlines():
         err.print(f"[red]error:[/] {escape(line)}")
     return typer.Exit(1)
+
+
+class PostBatches:
+    """The valid posts of a Post JSONL file (or ``-``) in batches, under a progress bar.
+
+    A bad line is printed on stderr with its number (the first ``max_errors_shown``) and
+    counted in ``rejected``; every valid line is yielded.
+    """
+
+    def __init__(
+        self, file: str, label: str, size: int, max_errors_shown: int | None = None
+    ) -> None:
+        self.file = file
+        self.source = "<stdin>" if file == "-" else file
+        self.label = label
+        self.size = size
+        self.max_errors_shown = max_errors_shown
+        self.rejected = 0
+        self._status: Callable[[str], None] = lambda text: None
+
+    def status(self, text: str) -> None:
+        """Show ``text`` at the end of the progress bar."""
+        self._status(text)
+
+    def __iter__(self) -> Iterator[list[Post]]:
+        with open_input(self.file) as (stream, nbytes), byte_progress(self.label) as progress:
+            task = progress.add_task(self.source, total=nbytes, status="")
+            self._status = lambda text: progress.update(task, status=text)
+            connector = JsonlConnector(
+                stream, self.source, on_line=lambda line: progress.advance(task, len(line))
+            )
+            batch: list[Post] = []
+            for parsed in connector.fetch():
+                if isinstance(parsed, PostFormatError):
+                    self.rejected += 1
+                    if self.max_errors_shown is None or self.rejected <= self.max_errors_shown:
+                        progress.console.print(f"[yellow]skipped[/] {escape(parsed.message)}")
+                    continue
+                batch.append(parsed)
+                if len(batch) >= self.size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+        if self.max_errors_shown is not None and self.rejected > self.max_errors_shown:
+            err.print(
+                f"[yellow]… and {self.rejected - self.max_errors_shown:,} more rejected lines[/]"
+            )

@@ -7,14 +7,11 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.markup import escape
 
-from townhall.cli.common import byte_progress, err, open_input
+from townhall.cli.common import PostBatches, err
 from townhall.cli.runtime import open_runtime
-from townhall.connectors.jsonl.connector import JsonlConnector
-from townhall.errors import PostFormatError
 from townhall.pipeline.runner import EMPTY
-from townhall.posts import Post, now_utc
+from townhall.posts import now_utc
 
 MAX_ERRORS_SHOWN = 200
 
@@ -39,30 +36,11 @@ def ingest(
         size = batch_size or runtime.settings.batch_size
         pipeline = runtime.pipeline()
         total = EMPTY
-        rejected = 0
-        source = "<stdin>" if file == "-" else file
-        with open_input(file) as (stream, nbytes), byte_progress("ingest") as progress:
-            task = progress.add_task(source, total=nbytes, status="")
-            batch: list[Post] = []
-            connector = JsonlConnector(
-                stream, source, on_line=lambda line: progress.advance(task, len(line))
-            )
-            for parsed in connector.fetch():
-                if isinstance(parsed, PostFormatError):
-                    rejected += 1
-                    if rejected <= MAX_ERRORS_SHOWN:
-                        progress.console.print(f"[yellow]skipped[/] {escape(parsed.message)}")
-                    continue
-                batch.append(parsed)
-                if len(batch) >= size:
-                    total = total + pipeline.process_batch(batch, now_utc())
-                    batch = []
-                    progress.update(task, status=f"stored {total.stored:,}")
-            if batch:
-                total = total + pipeline.process_batch(batch, now_utc())
-            progress.update(task, status=f"stored {total.stored:,}")
-    if rejected > MAX_ERRORS_SHOWN:
-        err.print(f"[yellow]… and {rejected - MAX_ERRORS_SHOWN:,} more rejected lines[/]")
+        posts = PostBatches(file, "ingest", size, max_errors_shown=MAX_ERRORS_SHOWN)
+        for batch in posts:
+            total = total + pipeline.process_batch(batch, now_utc())
+            posts.status(f"stored {total.stored:,}")
+    rejected = posts.rejected
     summary = {
         "read": total.read + rejected,
         "stored": total.stored,
