@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from townhall.models.user import Role
+from townhall.org.fields import format_loc
 from townhall.org.loader import load_policy
-from townhall.org.policy import REQUIRED_ACTIVITIES, Policy, format_loc, policy_problems
+from townhall.org.policy import REQUIRED_ACTIVITIES, Policy, policy_problems
 
 ACME = Path(__file__).resolve().parents[2] / "examples" / "acme" / "policy.yaml"
 

@@ -8,7 +8,8 @@ import pytest
 
 from townhall.errors import PolicyError
 from townhall.org.loader import load_policy
-from townhall.org.policy import REQUIRED_ACTIVITIES, RuleConditions, covers
+from townhall.org.policy import REQUIRED_ACTIVITIES
+from townhall.org.routing import RuleConditions, covers
 
 # Line numbers below refer to this text plus a routing section starting on line ROUTING_LINE.
 BASE = """\
@@ -230,7 +231,7 @@ routing:
         f"{line(13)}: routing.rules[0].then.priority: invalid value 'asap' "
         "(valid: 'low', 'normal', 'high' or 'urgent')",
         f"{line(14)}: routing.fallback.colour: unknown field (valid fields: lead, supporting, "
-        "priority, sla_minutes, tags, escalate)",
+        "priority, sla_minutes, tags, escalate, activity)",
     ]
 
 

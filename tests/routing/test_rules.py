@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from townhall.org.policy import WEEKDAYS, Policy, Routing, RoutingRule, fold_keyword
+from townhall.org.fields import WEEKDAYS, fold_keyword
+from townhall.org.policy import Policy
+from townhall.org.routing import Routing, RoutingRule
 from townhall.posts import Post
 from townhall.routing.rules import RouteFacts, route
 from townhall.understand.enrich import Enrichment

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from townhall.errors import PolicyError
-from townhall.org.policy import SKIP_CROSS_CHECKS, Loc, Policy, format_loc, policy_problems
+from townhall.org.fields import Loc, format_loc
+from townhall.org.policy import SKIP_CROSS_CHECKS, Policy, policy_problems
 
 SUPPORTED_VERSION = 1
 

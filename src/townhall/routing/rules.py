@@ -14,14 +14,9 @@ from typing import TYPE_CHECKING
 
 import ahocorasick
 
-from townhall.org.policy import (
-    WEEKDAYS,
-    Policy,
-    RuleAction,
-    fold_keyword,
-    in_window,
-    normalized_conditions,
-)
+from townhall.org.fields import WEEKDAYS, fold_keyword, in_window
+from townhall.org.policy import Policy
+from townhall.org.routing import RuleAction, normalized_conditions
 
 if TYPE_CHECKING:
     from townhall.posts import Post
