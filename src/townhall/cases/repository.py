@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from townhall.cases.schemas import PAGE_SIZE, InboxFilter, Thread
 from townhall.errors import NotFoundError
-from townhall.models import AuditEvent, Item, ItemStatus, Note, PostRecord, User
+from townhall.models import AuditEvent, Item, ItemStatus, Note, PostRecord, Role, SlaBreach, User
+from townhall.routing.assignment import Login
 
 MAX_REPLIES = 50
 """Replies shown under a post on its detail page."""
@@ -157,3 +159,95 @@ def count_open_items(session: Session) -> int:
     """How many items are not done."""
     query = select(func.count(Item.id)).where(Item.status != ItemStatus.DONE)
     return int(session.scalar(query) or 0)
+
+
+def logins(session: Session) -> list[Login]:
+    """Every active user, as assignment sees them."""
+    users = session.scalars(select(User).where(User.active).order_by(User.id))
+    return [
+        Login(u.id, u.email, u.name, u.department, Role(u.role), u.out_of_office_until)
+        for u in users
+    ]
+
+
+def open_items_per_assignee(session: Session) -> dict[int, int]:
+    """Open (not done) items held by each user id."""
+    query = (
+        select(Item.assignee_id, func.count(Item.id))
+        .where(Item.status != ItemStatus.DONE, Item.assignee_id.is_not(None))
+        .group_by(Item.assignee_id)
+    )
+    return {user_id: int(n) for user_id, n in session.execute(query) if user_id is not None}
+
+
+def overdue_items(session: Session, now: datetime, *, limit: int) -> list[Item]:
+    """Open items with an SLA clock that ran out by ``now`` and is not yet recorded as breached."""
+    first = (
+        Item.first_responded_at.is_(None)
+        & (Item.first_response_due_at <= now)
+        & Item.first_response_breached_at.is_(None)
+    )
+    resolution = (
+        Item.resolved_at.is_(None)
+        & (Item.resolution_due_at <= now)
+        & Item.resolution_breached_at.is_(None)
+    )
+    query = (
+        select(Item)
+        .where(Item.status != ItemStatus.DONE, first | resolution)
+        .order_by(Item.id)
+        .limit(limit)
+        .with_for_update(of=Item)
+    )
+    return list(session.scalars(query).unique())
+
+
+def waiting_items(session: Session, *, limit: int) -> list[Item]:
+    """Open items nobody holds that automatic assignment may give out, oldest first."""
+    query = (
+        select(Item)
+        .where(
+            Item.status != ItemStatus.DONE,
+            Item.assignee_id.is_(None),
+            Item.assigned_by.is_(None) | (Item.assigned_by != "manual"),
+        )
+        .order_by(Item.id)
+        .limit(limit)
+        .with_for_update(of=Item, skip_locked=True)
+    )
+    return list(session.scalars(query).unique())
+
+
+def breach_counts(session: Session, since: datetime) -> dict[str, dict[str, int]]:
+    """SLA breaches since ``since``: department → clock → count."""
+    query = (
+        select(SlaBreach.department, SlaBreach.clock, func.count(SlaBreach.id))
+        .where(SlaBreach.breached_at >= since)
+        .group_by(SlaBreach.department, SlaBreach.clock)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for department, clock, n in session.execute(query):
+        out.setdefault(department, {})[clock] = int(n)
+    return out
+
+
+def queue_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Per department: open items, unassigned open items, and open items past an SLA."""
+    open_ = Item.status != ItemStatus.DONE
+    query = (
+        select(
+            Item.department,
+            func.count(Item.id),
+            func.count(Item.id).filter(Item.assignee_id.is_(None)),
+            func.count(Item.id).filter(
+                Item.first_response_breached_at.is_not(None)
+                | Item.resolution_breached_at.is_not(None)
+            ),
+        )
+        .where(open_)
+        .group_by(Item.department)
+    )
+    return {
+        dept: {"open": int(n), "unassigned": int(free), "breached": int(late)}
+        for dept, n, free, late in session.execute(query)
+    }

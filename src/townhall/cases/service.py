@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from townhall.audit import record
 from townhall.cases import repository
 from townhall.cases.schemas import MAX_NOTE_CHARS
-from townhall.errors import ConflictError, InputError
-from townhall.models import Item, ItemStatus, Note, User
+from townhall.errors import ConflictError, InputError, PermissionDeniedError
+from townhall.models import Item, ItemStatus, Note, Role, User
 
 TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
     ItemStatus.NEW: frozenset({ItemStatus.IN_PROGRESS, ItemStatus.DONE}),
@@ -70,6 +70,8 @@ def assign(
     previous = item.assignee.email if item.assignee else None
     item.assignee_id = assignee_id
     item.assignee = assignee
+    # A person's choice, including "nobody", is never undone by automatic assignment.
+    item.assigned_by = "manual"
     item.updated_at = now
     if assignee is None:
         _audit(
@@ -113,6 +115,10 @@ def set_status(
         )
     item.status = status
     item.updated_at = now
+    # SLA clocks: taking an item up is its first response; done stops the resolution clock.
+    if item.first_responded_at is None and status is not ItemStatus.NEW:
+        item.first_responded_at = now
+    item.resolved_at = now if status is ItemStatus.DONE else None
     verb = (
         "reopened the item"
         if current is ItemStatus.DONE
@@ -148,3 +154,31 @@ def add_note(session: Session, item_id: int, text: str, *, actor: User, now: dat
         session, item, actor, "item.note_added", now, f"{actor.name} added a note", note_id=note.id
     )
     return note
+
+
+def set_out_of_office(
+    session: Session, user_id: int, until: datetime | None, *, actor: User, now: datetime
+) -> User:
+    """Mark a person out of office until ``until`` (``None``: back now); only themselves or an
+    admin may; raises ``InputError`` for a time in the past."""
+    user = repository.get_user(session, user_id)
+    if actor.id != user.id and actor.role != Role.ADMIN:
+        raise PermissionDeniedError("Only an admin can set someone else's out of office.")
+    if until is not None and until <= now:
+        raise InputError("Out of office must end in the future.")
+    user.out_of_office_until = until
+    record(
+        session,
+        at=now,
+        actor=actor.email,
+        action="user.out_of_office",
+        subject_type="user",
+        subject_id=user.id,
+        why=(
+            f"{user.name} is out of office until {until:%Y-%m-%d %H:%M} UTC"
+            if until
+            else f"{user.name} is back in the office"
+        ),
+        details={"until": until.isoformat() if until else None},
+    )
+    return user

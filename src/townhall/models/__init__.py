@@ -2,8 +2,18 @@
 
 from townhall.models.audit import AuditEvent
 from townhall.models.base import Base
-from townhall.models.item import Item, ItemStatus, Note
+from townhall.models.item import Item, ItemStatus, Note, SlaBreach
 from townhall.models.post import PostRecord
 from townhall.models.user import Role, User
 
-__all__ = ["AuditEvent", "Base", "Item", "ItemStatus", "Note", "PostRecord", "Role", "User"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Item",
+    "ItemStatus",
+    "Note",
+    "PostRecord",
+    "Role",
+    "SlaBreach",
+    "User",
+]

@@ -28,6 +28,8 @@ class Item(Base):
     __table_args__ = (
         Index("ix_items_department_status", "department", "status"),
         Index("ix_items_created_at", "created_at"),
+        Index("ix_items_status_first_response_due_at", "status", "first_response_due_at"),
+        Index("ix_items_status_resolution_due_at", "status", "resolution_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +46,17 @@ class Item(Base):
     sla_first_response_minutes: Mapped[int | None]
     sla_resolution_minutes: Mapped[int | None]
     matched: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    activity: Mapped[str | None] = mapped_column(String(64))
+    # Who works it, and the SLA clocks (routing/sla.py): due times are set when the item opens.
+    assigned_by: Mapped[str | None] = mapped_column(String(16))
+    """How the assignee was chosen: ``auto``, ``manual`` or ``escalation``."""
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    first_responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    first_response_breached_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -63,3 +76,18 @@ class Note(Base):
     created_at: Mapped[datetime]
 
     author: Mapped[User] = relationship(lazy="joined")
+
+
+class SlaBreach(Base):
+    """One SLA clock that ran out on an item, in the department that held it then."""
+
+    __tablename__ = "sla_breaches"
+    __table_args__ = (Index("ix_sla_breaches_department_breached_at", "department", "breached_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    department: Mapped[str] = mapped_column(String(64))
+    clock: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    breached_at: Mapped[datetime]
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -31,4 +31,6 @@ class User(Base):
     role: Mapped[Role] = mapped_column(String(16), default=Role.MEMBER)
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    out_of_office_until: Mapped[datetime | None]
+    """Automatic assignment and escalation pass this person by until then."""
     created_at: Mapped[datetime]

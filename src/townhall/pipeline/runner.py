@@ -16,6 +16,7 @@ from townhall.models import AuditEvent, Item, ItemStatus, PostRecord
 from townhall.pipeline.stages import OwnerPolicy, dedup, needs_item, post_key, route_by_channel
 from townhall.posts import Post
 from townhall.routing.rules import RouteDecision
+from townhall.routing.sla import due_at
 
 if TYPE_CHECKING:
     from townhall.understand.enrich import Enrichment
@@ -196,6 +197,11 @@ class Pipeline:
                     "sla_first_response_minutes": decision.sla_first_response_minutes,
                     "sla_resolution_minutes": decision.sla_resolution_minutes,
                     "matched": dict(decision.matched),
+                    "activity": decision.activity,
+                    # An `escalate` rule starts one step up: the approver takes it.
+                    "escalation_level": 1 if decision.escalate else 0,
+                    "first_response_due_at": due_at(now, decision.sla_first_response_minutes),
+                    "resolution_due_at": due_at(now, decision.sla_resolution_minutes),
                     "created_at": now,
                     "updated_at": now,
                 }

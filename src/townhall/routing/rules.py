@@ -78,6 +78,8 @@ class RouteDecision:
     matched: dict[str, str] = field(default_factory=dict)
     """Each condition that held → the fact that satisfied it."""
     why: str = ""
+    activity: str | None = None
+    """The ownership activity the rule names (its lead is the last escalation step)."""
 
 
 # A check returns the fact that satisfied it, or None when the condition does not hold.
@@ -237,6 +239,7 @@ def _decision(policy: Policy, action: RuleAction, rule: str) -> RouteDecision:
         tags=tuple(action.tags),
         escalate=action.escalate,
         rule=rule,
+        activity=action.activity,
     )
 
 
