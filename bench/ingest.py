@@ -16,15 +16,13 @@ from pathlib import Path
 import orjson
 
 from townhall.db import make_engine, migrate, session_factory
+from townhall.org.policy import load_policy
 from townhall.pipeline.runner import Pipeline
 from townhall.posts import Post, now_utc, parse_post
 
+ACME_POLICY = Path(__file__).resolve().parents[1] / "examples" / "acme" / "policy.yaml"
+
 CHANNELS = ("mastodon", "bluesky", "forum", "rss")
-
-
-class Owners:
-    def default_owner(self, channel_id: str) -> str:
-        return "customer_service"
 
 
 def make_lines(n: int) -> list[bytes]:
@@ -64,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         migrate(engine)
-        pipeline = Pipeline(session_factory(engine), Owners())
+        pipeline = Pipeline(session_factory(engine), load_policy(ACME_POLICY))
         batch_times = []
         t0 = time.perf_counter()
         for start in range(0, n, 500):

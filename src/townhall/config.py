@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         "`townhall serve` on a loopback address turn it off, since they serve plain HTTP.",
     )
     batch_size: int = Field(default=500, ge=1, le=100_000, description="Posts per pipeline batch.")
+    queue_interval: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="Seconds between passes of the queue worker in the web server (SLA "
+        "breaches, escalation, automatic assignment, policy file reload); 0 turns it off.",
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite inside ``home``."""

@@ -12,18 +12,11 @@ from townhall.models import AuditEvent, Item, ItemStatus, PostRecord
 from townhall.pipeline.runner import Pipeline
 
 
-class ChannelOwners:
-    """The one policy question the first pipeline asks."""
-
-    def default_owner(self, channel_id: str) -> str:
-        return {"mastodon": "customer_service", "rss": "pr"}.get(channel_id, "marketing")
-
-
 @pytest.fixture
-def pipeline(session: Session) -> Pipeline:
+def pipeline(session: Session, acme_policy) -> Pipeline:
     # Every Pipeline session shares the test's connection, so the test's rollback undoes it all.
     factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint")
-    return Pipeline(factory, ChannelOwners())
+    return Pipeline(factory, acme_policy)
 
 
 def _count(session: Session, model: type) -> int:
@@ -122,7 +115,7 @@ def test_new_posts_are_stored_with_what_was_understood(session, make_post, now, 
 
     factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint")
     understander = Understander.from_policy(acme_policy)
-    pipeline = Pipeline(factory, ChannelOwners(), understander)
+    pipeline = Pipeline(factory, acme_policy, understander)
     post = make_post(
         1,
         text="The #AirFry5 basket melted after two weeks. Is anyone at ACME going to answer?",

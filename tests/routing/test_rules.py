@@ -164,7 +164,7 @@ def test_without_routing_the_channel_default_owner_leads(acme_policy: Policy) ->
     assert (decision.department, decision.rule) == ("marketing", "channel_default")
     assert decision.matched == {"channel": "forum"}
     assert decision.why == (
-        "The policy has no routing rules, so the default owner of channel forum applies: "
+        "The policy has no routing rules, so the default owner of the forum channel applies: "
         "marketing leads."
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import threading
 import time
@@ -17,15 +18,18 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from townhall.cases.tasks import QueuePass
 from townhall.config import Settings
 from townhall.db import make_engine, session_factory, transaction
 from townhall.models import Role
 from townhall.org.accounts import upsert_user
 from townhall.org.policy import Policy, load_policy
+from townhall.org.source import PolicySource
 from townhall.pipeline.runner import BatchResult, Pipeline
 from townhall.posts import Post
 from townhall.web.app import create_app
 from townhall.web.server import make_server
+from townhall.web.worker import queue_tick
 
 ACME_POLICY = Path(__file__).resolve().parents[2] / "examples" / "acme" / "policy.yaml"
 PASSWORD = "correct horse battery"
@@ -45,6 +49,20 @@ def policy() -> Policy:
     return load_policy(ACME_POLICY)
 
 
+class MovableClock:
+    """The app's clock, stopped at a Friday 14:00 UTC (everyone on shift) until moved."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        """Jump the app's "now" forward by ``delta``."""
+        self.now += delta
+
+
 @dataclass
 class Site:
     """A fresh database with the app over it and a way to feed posts through the pipeline."""
@@ -52,6 +70,8 @@ class Site:
     engine: Engine
     app: FastAPI
     policy: Policy
+    source: PolicySource
+    clock: MovableClock
     serial: int = 0
 
     def post(self, text: str, *, channel: str = "mastodon", **fields: Any) -> Post:
@@ -92,10 +112,14 @@ class Site:
             data={"email": email, "password": password, "csrf_token": token, "next": "/inbox"},
         )
 
+    def work_queues(self) -> QueuePass:
+        """One pass of the queue worker at the app's clock, as the server's loop runs it."""
+        return queue_tick(self.app.state.web)
+
     def feed(self, *posts: Post) -> BatchResult:
         """Run ``posts`` through the pipeline (stores them and opens items)."""
-        pipeline = Pipeline(session_factory(self.engine), self.policy)
-        return pipeline.process_batch(list(posts), datetime.now(UTC))
+        pipeline = Pipeline(session_factory(self.engine), self.source.policy)
+        return pipeline.process_batch(list(posts), self.clock())
 
 
 @pytest.fixture
@@ -114,8 +138,17 @@ def site(make_database_url: Callable[[], str], policy: Policy, tmp_path: Path) -
                 password=PASSWORD,
                 now=now,
             )
-    settings = Settings(home=tmp_path, secret_key="test-secret-key", cookie_secure=False)
-    yield Site(engine=engine, app=create_app(settings, engine, policy), policy=policy)
+    # No background queue worker: tests run its passes themselves (Site.work_queues).
+    settings = Settings(
+        home=tmp_path, secret_key="test-secret-key", cookie_secure=False, queue_interval=0
+    )
+    # A copy, so that the admin's policy editor never writes the example file.
+    copy = tmp_path / "policy.yaml"
+    shutil.copyfile(ACME_POLICY, copy)
+    source = PolicySource(copy, policy)
+    clock = MovableClock()
+    app = create_app(settings, engine, source, clock=clock)
+    yield Site(engine=engine, app=app, policy=policy, source=source, clock=clock)
     engine.dispose()
 
 

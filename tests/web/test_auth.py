@@ -85,7 +85,7 @@ def test_inactive_user_is_logged_out(site: Any, logged_in: httpx.Client) -> None
 
 def test_secure_cookie_when_configured(site: Any, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, secret_key="k", cookie_secure=True)
-    app = create_app(settings, site.engine, site.policy)
+    app = create_app(settings, site.engine, site.source)
     transport = httpx.ASGITransport(app=app)
 
     async def fetch() -> httpx.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,4 +125,37 @@ def test_filters_swap_the_list_and_keep_it_live(site: Any, page: Any) -> None:
     site.feed(site.post("Another recipe idea", channel="forum"), site.post("no match here"))
     expect(page.locator("#item-rows li.row")).to_have_count(2)
     expect(page.locator(".count-badge")).to_have_text("2")
+    assert page.dialogs == []
+
+
+def test_a_reassigned_item_breaches_its_sla_and_escalates(site: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    site.feed(site.post("My KettleOne lid will not close"))
+    site.work_queues()  # Sofia has the fewest items: she gets it
+    _log_in(page)
+    page.goto("/items/1")
+    expect(page.locator("#assignee")).to_have_text("Sofia Rossi")
+
+    page.get_by_label("Assign to").select_option(label="Dan Murphy")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(page.locator("#assignee")).to_have_text("Dan Murphy")
+    expect(page.locator("#sla-state")).to_have_text("first response due in 1 h")
+
+    site.clock.advance(timedelta(minutes=61))  # nobody took it up within the hour
+    site.work_queues()
+    page.reload()
+
+    expect(page.locator("#assignee")).to_have_text("Sofia Rossi")
+    expect(page.locator("#sla-state")).to_have_text("first response overdue by 1 min")
+    expect(page.locator(".history")).to_contain_text(
+        "The first response SLA ran out (15:00 UTC), so it escalates to the approver of "
+        "customer_service"
+    )
+    page.goto("/inbox?sla=breached")
+    row = page.locator("#item-rows li.row")
+    expect(row).to_have_count(1)
+    expect(row.locator(".escalated")).to_have_text("escalated ×1")
+    page.goto("/teams")
+    expect(page.locator("#dept-customer_service td").nth(4)).to_have_text("1")
     assert page.dialogs == []

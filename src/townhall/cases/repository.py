@@ -29,6 +29,14 @@ def _filtered(query: Select[Item], flt: InboxFilter) -> Select[Item]:
         query = query.where(PostRecord.intent == flt.intent)
     if flt.sentiment:
         query = query.where(PostRecord.sentiment_label == flt.sentiment)
+    if flt.assignee_id is not None:
+        query = query.where(Item.assignee_id == flt.assignee_id)
+    if flt.unassigned:
+        query = query.where(Item.assignee_id.is_(None))
+    if flt.breached:
+        query = query.where(
+            Item.first_response_breached_at.is_not(None) | Item.resolution_breached_at.is_not(None)
+        )
     if flt.text:
         needle = flt.text.lower()
         # autoescape makes % and _ in the search literal characters on every backend.

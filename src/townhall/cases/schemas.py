@@ -26,6 +26,10 @@ class InboxFilter:
     text: str | None = None
     intent: str | None = None
     sentiment: str | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    breached: bool = False
+    """Only items with an SLA clock that ran out."""
 
     def open_only(self) -> InboxFilter:
         """The same filter restricted to items not done yet."""

@@ -10,6 +10,7 @@ from townhall.cli import evaluate as eval_cmd
 from townhall.cli import ingest as ingest_cmd
 from townhall.cli import model as model_cmd
 from townhall.cli import policy as policy_cmd
+from townhall.cli import radar as radar_cmd
 from townhall.cli import route as route_cmd
 from townhall.cli import serve as serve_cmd
 from townhall.cli import simulate as simulate_cmd
@@ -22,11 +23,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(policy_cmd.app, name="policy", help="Check the organisation policy.")
+app.add_typer(
+    policy_cmd.app, name="policy", help="Check, show and simulate the organisation policy."
+)
 app.add_typer(db_cmd.app, name="db", help="Create or upgrade the database schema.")
 app.add_typer(users_cmd.app, name="users", help="Create and list logins.")
 app.add_typer(model_cmd.app, name="model", help="Build the models Townhall understands posts with.")
 app.add_typer(eval_cmd.app, name="eval", help="Measure how well Townhall understands posts.")
+app.add_typer(
+    radar_cmd.app, name="radar", help="Crisis radar: spread forecasts and alerts, offline."
+)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("classify")(classify_cmd.classify)
 app.command("route")(route_cmd.route)

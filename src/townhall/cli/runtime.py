@@ -14,6 +14,7 @@ from townhall.db import make_engine, migrate, session_factory
 from townhall.errors import ConfigError
 from townhall.org.loader import load_policy
 from townhall.org.policy import Policy
+from townhall.org.source import PolicySource
 from townhall.pipeline.runner import Pipeline
 from townhall.routing.rules import router_for
 
@@ -25,17 +26,29 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    policy: Policy
+    source: PolicySource
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force."""
+        return self.source.policy
 
     def pipeline(self) -> Pipeline:
-        """The pipeline, understanding every post (exit 1 when the intent model is missing)."""
+        """The pipeline, understanding every post (exit 1 when the intent model is missing);
+        it follows the policy when it changes (an admin's edit, or the file on disk)."""
         from townhall.understand.enrich import Understander
 
         try:
             understander = Understander.from_policy(self.policy)
         except ConfigError as exc:
             raise fail_config(exc) from None
-        return Pipeline(self.sessions, self.policy, understander, router_for(self.policy))
+        pipeline = Pipeline(self.sessions, self.policy, understander, router_for(self.policy))
+
+        def follow(policy: Policy) -> None:
+            pipeline.use_policy(policy, understander.with_policy(policy), router_for(policy))
+
+        self.source.subscribe(follow)
+        return pipeline
 
     def close(self) -> None:
         """Release database connections."""
@@ -55,10 +68,11 @@ def open_runtime(
 ) -> Runtime:
     """Load the policy (exit 1 with every problem if bad), then open and migrate the database."""
     settings = settings or get_settings()
+    path = policy_path or settings.policy
     try:
-        policy = load_policy(policy_path or settings.policy)
+        policy = load_policy(path)
     except ConfigError as exc:
         raise fail_config(exc) from None
     engine = make_engine(database_url or settings.resolved_database_url())
     migrate(engine)
-    return Runtime(settings, engine, session_factory(engine), policy)
+    return Runtime(settings, engine, session_factory(engine), PolicySource(path, policy))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import shutil
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -14,9 +15,10 @@ import typer
 from fastapi import FastAPI
 from rich.table import Table
 
-from townhall.cli.common import err
+from townhall.cli.common import err, fail_config
 from townhall.cli.runtime import Runtime, open_runtime
 from townhall.config import Settings, get_settings
+from townhall.errors import ConfigError
 from townhall.org.accounts import upsert_user
 from townhall.pipeline.bus import MemoryBus
 from townhall.pipeline.runner import BatchResult, Pipeline
@@ -53,7 +55,7 @@ def serve(
     """Run the web app on the configured database (TOWNHALL_DATABASE_URL or SQLite)."""
     with open_runtime(policy) as runtime:
         settings = _web_settings(runtime.settings, host)
-        app = create_app(settings, runtime.engine, runtime.policy)
+        app = create_app(settings, runtime.engine, runtime.source)
         err.print(f"Townhall at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)")
         make_server(app, host=host, port=port).run()
 
@@ -73,18 +75,30 @@ def demo(
 ) -> None:
     """Run ACME's command center on a fresh SQLite database with a simulated day of traffic.
 
-    The demo database is TOWNHALL_HOME/demo.db and is recreated on every run. The day starts
-    SKIP_TO hours before now; the rest plays at SPEED (60: one simulated minute per second).
+    The demo database is TOWNHALL_HOME/demo.db and is recreated on every run, with a copy of
+    the policy in TOWNHALL_HOME/demo-policy.yaml (the admin's policy editor changes the copy).
+    The day starts SKIP_TO hours before now; the rest plays at SPEED (60: one simulated minute
+    per second).
     """
     settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
     db_path = (settings.home / "demo.db").resolve()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    with open_runtime(settings=settings, database_url=f"sqlite:///{db_path}") as runtime:
+    policy_copy = settings.home / "demo-policy.yaml"
+    try:
+        shutil.copyfile(settings.policy, policy_copy)
+    except OSError as exc:
+        raise fail_config(
+            ConfigError(f"{settings.policy}: cannot copy the policy: {exc}")
+        ) from None
+    with open_runtime(
+        policy_copy, settings=settings, database_url=f"sqlite:///{db_path}"
+    ) as runtime:
         pipeline = runtime.pipeline()
         _create_demo_users(runtime, password)
         web_settings = _web_settings(settings, host)
-        app = create_app(web_settings, runtime.engine, runtime.policy)
+        app = create_app(web_settings, runtime.engine, runtime.source)
         err.print(
             f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"
         )

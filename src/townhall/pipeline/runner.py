@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townhall.audit import SYSTEM
 from townhall.models import AuditEvent, Item, ItemStatus, PostRecord
-from townhall.pipeline.stages import OwnerPolicy, dedup, needs_item, post_key, route_by_channel
+from townhall.pipeline.stages import dedup, needs_item, post_key
 from townhall.posts import Post
-from townhall.routing.rules import RouteDecision
+from townhall.routing.rules import RouteDecision, route_by_channel
 from townhall.routing.sla import due_at
 
 if TYPE_CHECKING:
+    from townhall.org.policy import Policy
     from townhall.understand.enrich import Enrichment
 
 
@@ -117,7 +118,7 @@ class Pipeline:
     def __init__(
         self,
         session_factory: sessionmaker[Session],
-        policy: OwnerPolicy,
+        policy: Policy,
         understanding: Understanding | None = None,
         router: Router | None = None,
     ) -> None:
@@ -127,6 +128,12 @@ class Pipeline:
         self._policy = policy
         self._understanding = understanding
         self._router = router
+
+    def use_policy(
+        self, policy: Policy, understanding: Understanding | None, router: Router | None
+    ) -> None:
+        """Switch to a changed policy between batches (the batch in flight finishes first)."""
+        self._policy, self._understanding, self._router = policy, understanding, router
 
     def process_batch(self, posts: Sequence[Post], now: datetime) -> BatchResult:
         """Dedup, route and persist ``posts`` in one transaction."""
@@ -174,7 +181,7 @@ class Pipeline:
 
     def _route(self, post: Post, enrichment: Enrichment | None) -> RouteDecision:
         if self._router is None or enrichment is None:
-            return route_by_channel(post, self._policy)
+            return route_by_channel(self._policy, post.channel, "The post was not understood")
         return self._router(post, enrichment)
 
     def _open_items(self, session: Session, stored: list[Stored], now: datetime) -> int:

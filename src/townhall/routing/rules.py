@@ -315,8 +315,8 @@ def explain(rule: str, description: str, matched: dict[str, str], decision: Rout
     if rule == "channel_default":
         channel = matched.get("channel", "?")
         return (
-            f"The policy has no routing rules, so the default owner of channel {channel} "
-            f"applies: {_outcome(decision)}"
+            f"{description or 'The policy has no routing rules'}, so the default owner of "
+            f"the {channel} channel applies: {_outcome(decision)}"
         )
     name = f"Rule {rule!r}" + (f" ({description})" if description else "")
     facts = _join([_PHRASES[k].format(v) for k, v in matched.items()]) if matched else None
@@ -343,10 +343,15 @@ def route(policy: Policy, facts: RouteFacts) -> RouteDecision:
         return replace(
             compiled.fallback, matched={}, why=explain("fallback", "", {}, compiled.fallback)
         )
-    lead = policy.default_owner(facts.channel)
-    base = _decision(policy, RuleAction(lead=lead), "channel_default")
-    matched = {"channel": facts.channel}
-    return replace(base, matched=matched, why=explain("channel_default", "", matched, base))
+    return route_by_channel(policy, facts.channel)
+
+
+def route_by_channel(policy: Policy, channel: str, reason: str = "") -> RouteDecision:
+    """The channel's default owner leads, with its department's SLA (no rules, or a post that
+    was not understood: ``reason`` says which, e.g. "The post was not understood")."""
+    base = _decision(policy, RuleAction(lead=policy.default_owner(channel)), "channel_default")
+    matched = {"channel": channel}
+    return replace(base, matched=matched, why=explain("channel_default", reason, matched, base))
 
 
 __all__ = [
@@ -356,6 +361,7 @@ __all__ = [
     "compile_routing",
     "explain",
     "route",
+    "route_by_channel",
     "router_for",
 ]
 

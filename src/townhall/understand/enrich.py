@@ -69,6 +69,10 @@ class Understander:
             raise ConfigError(f"{model_path}: the intent model is missing; build it with {how}")
         return cls(IntentModel.load(model_path), TopicMatcher.from_policy(policy))
 
+    def with_policy(self, policy: Policy) -> Understander:
+        """The same models with a changed policy's keywords (after a live policy edit)."""
+        return type(self)(self._intent, TopicMatcher.from_policy(policy))
+
     def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
         """One ``Enrichment`` per post, in order.
 

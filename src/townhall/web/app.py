@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -12,11 +15,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from townhall.config import Settings
 from townhall.db import session_factory
 from townhall.errors import TownhallError
-from townhall.org.policy import Policy
-from townhall.web import auth, health, inbox, items
+from townhall.org.source import PolicySource
+from townhall.posts import now_utc
+from townhall.web import admin, auth, health, inbox, items, teams
 from townhall.web.context import WebState, state
 from townhall.web.security import SecurityHeadersMiddleware
 from townhall.web.templating import STATIC_DIR, Templates
+from townhall.web.worker import lifespan
 
 SESSION_COOKIE = "townhall_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -68,14 +73,23 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 422, f"The request could not be accepted ({problems}).")
 
 
-def create_app(settings: Settings, engine: Engine, policy: Policy) -> FastAPI:
-    """The Townhall web app over ``engine`` for the organisation ``policy``."""
-    app = FastAPI(title="Townhall", docs_url=None, redoc_url=None, openapi_url=None)
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    policy: PolicySource,
+    *,
+    clock: Callable[[], datetime] = now_utc,
+) -> FastAPI:
+    """The Townhall web app over ``engine`` for the organisation policy in ``policy``."""
+    app = FastAPI(
+        title="Townhall", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.web = WebState(
         settings=settings,
-        policy=policy,
+        source=policy,
         sessions=session_factory(engine),
         templates=Templates(),
+        clock=clock,
     )
     app.add_exception_handler(TownhallError, _townhall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -83,6 +97,8 @@ def create_app(settings: Settings, engine: Engine, policy: Policy) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(inbox.router)
     app.include_router(items.router)
+    app.include_router(teams.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         SessionMiddleware,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -12,20 +13,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townhall.config import Settings
 from townhall.org.policy import Policy
+from townhall.org.source import PolicySource
+from townhall.posts import now_utc
 from townhall.web.templating import Templates
 
 
 @dataclass
 class WebState:
-    """Shared by every request of one app: settings, policy, sessions, templates."""
+    """Shared by every request of one app: settings, policy, sessions, templates, clock."""
 
     settings: Settings
-    policy: Policy
+    source: PolicySource
     sessions: sessionmaker[Session]
     templates: Templates
+    clock: Callable[[], datetime] = now_utc
+    """The app's "now" (UTC); tests inject one to drive SLA clocks."""
     stopping: threading.Event = field(default_factory=threading.Event)
     servers: list[Any] = field(default_factory=list)
     open_streams: int = 0
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force (it may change while the app runs)."""
+        return self.source.policy
 
     def department_name(self, department_id: str) -> str:
         """The display name of a department (its id when the policy does not know it)."""

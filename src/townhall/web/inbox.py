@@ -10,13 +10,17 @@ from urllib.parse import urlencode
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from townhall.cases import repository
 from townhall.cases.schemas import OPEN_STATUSES, PAGE_SIZE, InboxFilter
 from townhall.cases.service import STATUS_LABELS
+from townhall.cases.tasks import sla_times
+from townhall.errors import NotFoundError
 from townhall.models import Item, ItemStatus, User
+from townhall.routing.sla import sla_view
 from townhall.understand.labels import INTENTS
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
@@ -39,6 +43,9 @@ SENTIMENT_CHOICES: dict[str, str] = {
     "positive": "Positive",
 }
 
+OWNER_CHOICES: dict[str, str] = {"": "Anyone", "me": "Me", "none": "Nobody yet"}
+SLA_CHOICES: dict[str, str] = {"": "Any SLA state", "breached": "SLA breached"}
+
 POLL_SECONDS = 1.0
 """How often the live stream looks for new items."""
 
@@ -60,13 +67,24 @@ class InboxQuery:
         q: str | None,
         intent: str | None = None,
         sentiment: str | None = None,
+        owner: str | None = None,
+        sla: str | None = None,
     ) -> None:
-        self.department = department if department else user.department
+        # Someone's queue spans departments: an owner filter without a department means "all".
+        default = ALL if owner and owner not in ("", "none") else user.department
+        self.department = department if department else default
         self.channel = channel or ""
         self.status = status if status in STATUS_CHOICES else "open"
         self.q = (q or "").strip()[:200]
         self.intent = intent if intent in INTENT_CHOICES else ""
         self.sentiment = sentiment if sentiment in SENTIMENT_CHOICES else ""
+        owner = owner or ""
+        self.owner = owner if owner in ("me", "none") or owner.isdigit() else ""
+        self.sla = sla if sla in SLA_CHOICES else ""
+        owner_id = user.id if self.owner == "me" else None
+        if self.owner.isdigit():
+            owner_id = int(self.owner)
+        self.owner_id = owner_id
         if self.status == "open":
             statuses: tuple[ItemStatus, ...] = OPEN_STATUSES
         elif self.status == "any":
@@ -80,6 +98,9 @@ class InboxQuery:
             text=self.q or None,
             intent=self.intent or None,
             sentiment=self.sentiment or None,
+            assignee_id=owner_id,
+            unassigned=self.owner == "none",
+            breached=self.sla == "breached",
         )
 
     def params(self, **extra: str | int) -> str:
@@ -93,6 +114,10 @@ class InboxQuery:
             values["intent"] = self.intent
         if self.sentiment:
             values["sentiment"] = self.sentiment
+        if self.owner:
+            values["owner"] = self.owner
+        if self.sla:
+            values["sla"] = self.sla
         values.update(extra)
         return urlencode(values)
 
@@ -105,9 +130,11 @@ def inbox_query(
     q: Annotated[str | None, Query(max_length=500)] = None,
     intent: Annotated[str | None, Query(max_length=32)] = None,
     sentiment: Annotated[str | None, Query(max_length=16)] = None,
+    owner: Annotated[str | None, Query(max_length=20)] = None,
+    sla: Annotated[str | None, Query(max_length=16)] = None,
 ) -> InboxQuery:
     """The filters of an inbox request (shared by the page, "load more" and the stream)."""
-    return InboxQuery(user, department, channel, status, q, intent, sentiment)
+    return InboxQuery(user, department, channel, status, q, intent, sentiment, owner, sla)
 
 
 View = Annotated[InboxQuery, Depends(inbox_query)]
@@ -115,7 +142,25 @@ View = Annotated[InboxQuery, Depends(inbox_query)]
 
 def row_context(web: WebState, items: list[Item]) -> dict[str, object]:
     """What ``_rows.html`` and ``_row.html`` need besides the items."""
-    return {"items": items, "department_name": web.department_name, "labels": STATUS_LABELS}
+    now = web.clock()
+    return {
+        "items": items,
+        "department_name": web.department_name,
+        "labels": STATUS_LABELS,
+        "sla_of": lambda item: sla_view(sla_times(item), now),
+    }
+
+
+def _owner_name(session: Session, view: InboxQuery, user: User) -> str | None:
+    """Whose queue this is, when the view is one person's."""
+    if view.owner_id is None:
+        return None
+    if view.owner_id == user.id:
+        return user.name
+    try:
+        return repository.get_user(session, view.owner_id).name
+    except NotFoundError:
+        return f"user #{view.owner_id}"
 
 
 @router.get("/")
@@ -146,6 +191,9 @@ def inbox(
         "status_choices": STATUS_CHOICES,
         "intent_choices": INTENT_CHOICES,
         "sentiment_choices": SENTIMENT_CHOICES,
+        "owner_choices": OWNER_CHOICES,
+        "owner_name": _owner_name(session, view, user),
+        "sla_choices": SLA_CHOICES,
         "ALL": ALL,
     }
     partial = (

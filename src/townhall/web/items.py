@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townhall.cases import repository, service
 from townhall.cases.schemas import MAX_NOTE_CHARS
+from townhall.cases.tasks import sla_times
 from townhall.errors import InputError
 from townhall.models import ItemStatus
-from townhall.posts import now_utc
+from townhall.routing.sla import sla_view
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
@@ -55,12 +56,14 @@ def item_page(request: Request, item_id: int, session: DbSession, user: CurrentU
         "labels": service.STATUS_LABELS,
         "department_name": web.department_name,
         "max_note": MAX_NOTE_CHARS,
+        "sla": sla_view(sla_times(item), web.clock()),
     }
     return web.templates.TemplateResponse(request, "item.html", context)
 
 
 @router.post("/{item_id}/assign", dependencies=csrf)
 def assign(
+    request: Request,
     item_id: int,
     session: DbSession,
     user: CurrentUser,
@@ -75,12 +78,13 @@ def assign(
         target = int(assignee)
     else:
         raise InputError("Choose a person to assign the item to.")
-    service.assign(session, item_id, target, actor=user, now=now_utc())
+    service.assign(session, item_id, target, actor=user, now=state(request).clock())
     return _back(item_id)
 
 
 @router.post("/{item_id}/status", dependencies=csrf)
 def change_status(
+    request: Request,
     item_id: int,
     session: DbSession,
     user: CurrentUser,
@@ -91,17 +95,18 @@ def change_status(
         target = ItemStatus(status)
     except ValueError:
         raise InputError(f"Unknown status {status!r}.") from None
-    service.set_status(session, item_id, target, actor=user, now=now_utc())
+    service.set_status(session, item_id, target, actor=user, now=state(request).clock())
     return _back(item_id)
 
 
 @router.post("/{item_id}/notes", dependencies=csrf)
 def add_note(
+    request: Request,
     item_id: int,
     session: DbSession,
     user: CurrentUser,
     text: Annotated[str, Form(max_length=MAX_NOTE_CHARS + 1000)],
 ) -> Response:
     """Add an internal note."""
-    service.add_note(session, item_id, text, actor=user, now=now_utc())
+    service.add_note(session, item_id, text, actor=user, now=state(request).clock())
     return _back(item_id, "#notes")

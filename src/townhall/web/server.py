@@ -23,7 +23,7 @@ def make_server(
             host=host,
             port=port,
             log_level=log_level,
-            lifespan="off",
+            lifespan="on",
             timeout_graceful_shutdown=5,
         )
     )

@@ -1,0 +1,89 @@
+"""Burst detection: fires on a growing negative surge, not on campaigns, handfuls or daily peaks."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from townhall.radar.bursts import BUCKET, BurstDetector, NaiveDetector, prior_season
+
+MONDAY = datetime(2026, 11, 16, tzinfo=UTC).timestamp()  # a Monday, 00:00 UTC
+HOUR = 3600.0
+
+
+def calm_day(rng: random.Random, start: float, days: int = 1) -> list[tuple[float, bool, str]]:
+    """(time, negative, topic) posts: 40 posts/hour × the daily profile, 5% negative."""
+    posts = []
+    for h in range(24 * days):
+        rate = 40 * prior_season(int(((start + h * HOUR - MONDAY) // HOUR) % 168))
+        for _ in range(int(rate)):
+            posts.append((start + h * HOUR + rng.uniform(0, HOUR), rng.random() < 0.05, "p:x"))
+    return sorted(posts)
+
+
+def run(detector: BurstDetector, posts: list[tuple[float, bool, str]], end: float):
+    found = []
+    for n, (at, negative, topic) in enumerate(posts):
+        found += detector.advance(at)
+        detector.add(at, [topic], negative, f"id{n}")
+    return found + detector.advance(end)
+
+
+def test_a_calm_day_with_its_daily_peak_raises_nothing():
+    rng = random.Random(1)
+    posts = calm_day(rng, MONDAY, days=2)
+    assert run(BurstDetector(), posts, MONDAY + 48 * HOUR) == []
+
+
+def test_a_growing_negative_surge_fires_early_and_escalates():
+    rng = random.Random(2)
+    posts = calm_day(rng, MONDAY)
+    start = MONDAY + 10 * HOUR
+    # negative posts at 6, 12, 24, 48 per hour over four hours
+    for h, rate in enumerate((6, 12, 24, 48)):
+        posts += [(start + h * HOUR + rng.uniform(0, HOUR), True, "p:x") for _ in range(rate)]
+    bursts = run(BurstDetector(), sorted(posts), MONDAY + 24 * HOUR)
+    assert bursts, "the surge was missed"
+    first = bursts[0]
+    assert first.topic == "p:x" and first.severity in ("watch", "warning")
+    assert start < first.at <= start + 2 * HOUR
+    assert "critical" in {b.severity for b in bursts}
+    assert first.count >= 5 and first.expected < first.count
+    assert "negative posts about p:x" in first.why()
+
+
+def test_a_positive_campaign_spike_does_not_fire():
+    rng = random.Random(3)
+    posts = calm_day(rng, MONDAY)
+    start = MONDAY + 14 * HOUR
+    # 600 posts in an hour, 5% of them (mis)labelled negative
+    posts += [(start + rng.uniform(0, HOUR), rng.random() < 0.05, "p:x") for _ in range(600)]
+    assert run(BurstDetector(), sorted(posts), MONDAY + 24 * HOUR) == []
+
+
+def test_a_handful_of_complaints_that_do_not_grow_does_not_fire():
+    rng = random.Random(4)
+    posts = calm_day(rng, MONDAY)
+    at = MONDAY + 11 * HOUR
+    posts += [(at + 60 * k, True, "p:x") for k in range(4)]
+    assert run(BurstDetector(), sorted(posts), MONDAY + 24 * HOUR) == []
+
+
+def test_one_busy_thread_is_one_voice():
+    detector = BurstDetector()
+    at = MONDAY + 12 * HOUR
+    for k in range(40):
+        detector.add(at + k, ["p:x"], True, f"r{k}", story="thread-1")
+    assert detector.advance(at + BUCKET * 3) == []
+
+
+def test_naive_rule_fires_on_the_daily_peak_after_a_quiet_night():
+    rng = random.Random(5)
+    posts = calm_day(rng, MONDAY, days=2)
+    naive = NaiveDetector()
+    alarms = []
+    for at, negative, topic in posts:
+        alarms += naive.advance(at)
+        naive.add(at, [topic], negative)
+    alarms += naive.advance(MONDAY + 48 * HOUR)
+    assert alarms  # the point of the comparison: mean + 3σ ignores the hour of the day
