@@ -36,13 +36,19 @@ class Runtime:
     def pipeline(self) -> Pipeline:
         """The pipeline, understanding every post (exit 1 when the intent model is missing);
         it follows the policy when it changes (an admin's edit, or the file on disk)."""
+        from townhall.radar.replay import Radar, RadarSettings
         from townhall.understand.enrich import Understander
 
         try:
             understander = Understander.from_policy(self.policy)
         except ConfigError as exc:
             raise fail_config(exc) from None
-        pipeline = Pipeline(self.sessions, self.policy, understander, router_for(self.policy))
+        radar = Radar(
+            self.policy, RadarSettings(viral_threshold=self.policy.crisis.viral_threshold)
+        )
+        pipeline = Pipeline(
+            self.sessions, self.policy, understander, router_for(self.policy), radar
+        )
 
         def follow(policy: Policy) -> None:
             pipeline.use_policy(policy, understander.with_policy(policy), router_for(policy))

@@ -47,6 +47,8 @@ class Item(Base):
     sla_resolution_minutes: Mapped[int | None]
     matched: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     activity: Mapped[str | None] = mapped_column(String(64))
+    crisis_id: Mapped[int | None] = mapped_column(ForeignKey("crisis_rooms.id"), index=True)
+    """The crisis room whose story this item belongs to (public replies are held then)."""
     # Who works it, and the SLA clocks (routing/sla.py): due times are set when the item opens.
     assigned_by: Mapped[str | None] = mapped_column(String(16))
     """How the assignee was chosen: ``auto``, ``manual`` or ``escalation``."""

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, PositiveInt, ValidationInfo, model_validator
 
 from townhall.models.user import Role
+from townhall.org.crisis import CrisisPolicy
 from townhall.org.fields import (
     Email,
     Id,
@@ -158,6 +159,7 @@ class Policy(PolicyModel):
     people: list[Person] = Field(min_length=1)
     ownership: list[Activity] = Field(min_length=1)
     routing: Routing | None = None
+    crisis: CrisisPolicy = CrisisPolicy()
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Policy:
@@ -296,6 +298,10 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
 
     if people and not any(str(p.get("role")) == Role.ADMIN.value for _, p in people):
         problems.append((("people",), "nobody has role 'admin' (at least one admin is required)"))
+
+    crisis = data.get("crisis")
+    if isinstance(crisis, Mapping):
+        check_ref(("crisis", "legal_department"), crisis.get("legal_department"))
 
     routing = data.get("routing")
     if isinstance(routing, Mapping):

@@ -20,17 +20,19 @@ from townhall.routing.sla import due_at
 
 if TYPE_CHECKING:
     from townhall.org.policy import Policy
+    from townhall.radar.replay import Radar
     from townhall.understand.enrich import Enrichment
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What one batch did: posts read, newly stored, already known, items created."""
+    """What one batch did: posts read, newly stored, already known, items created, alerts."""
 
     read: int
     stored: int
     duplicates: int
     items: int
+    alerts: int = 0
 
     def __add__(self, other: BatchResult) -> BatchResult:
         return BatchResult(
@@ -38,6 +40,7 @@ class BatchResult:
             self.stored + other.stored,
             self.duplicates + other.duplicates,
             self.items + other.items,
+            self.alerts + other.alerts,
         )
 
 
@@ -121,6 +124,7 @@ class Pipeline:
         policy: Policy,
         understanding: Understanding | None = None,
         router: Router | None = None,
+        radar: Radar | None = None,
     ) -> None:
         """``router`` decides where understood posts go (the policy's rules); without one, or
         for a post that was not understood, the channel's default owner takes the item."""
@@ -128,6 +132,7 @@ class Pipeline:
         self._policy = policy
         self._understanding = understanding
         self._router = router
+        self._radar = radar
 
     def use_policy(
         self, policy: Policy, understanding: Understanding | None, router: Router | None
@@ -143,7 +148,42 @@ class Pipeline:
         with self._sessions() as session, session.begin():
             stored = self._store_new(session, unique, now)
             items = self._open_items(session, stored, now)
-        return BatchResult(len(posts), len(stored), len(posts) - len(stored), items)
+            alerts = self._watch(session, stored, now)
+        return BatchResult(len(posts), len(stored), len(posts) - len(stored), items, alerts)
+
+    def _watch(self, session: Session, stored: list[Stored], now: datetime) -> int:
+        """Feed the radar; store its alerts (opening crisis rooms) and put the new items of
+        stories with an open room into it."""
+        if self._radar is None:
+            return 0
+        from townhall.cases import crisis  # deferred: cases imports the pipeline's models
+
+        understood = sorted(
+            ((post, e) for _, post, e in stored if e is not None),
+            key=lambda pair: pair[0].created_at,
+        )
+        # Radar time is post time: a file of last week's posts replays last week, and the
+        # wall clock (``now``) would close every bucket at once.
+        alerts = self._radar.observe(understood)
+        crisis.record_alerts(session, self._policy, alerts, now)
+        rooms = {
+            story: room.id
+            for room in crisis.open_rooms(session)
+            for story in [room.story, *room.related]
+        }
+        if rooms:
+            by_room: dict[int, list[int]] = {}
+            for row_id, post, _ in stored:
+                story = self._radar.story_of(post.id)
+                if story in rooms:
+                    by_room.setdefault(rooms[story], []).append(row_id)
+            for room_id, pks in by_room.items():
+                session.execute(
+                    ITEMS.update()
+                    .where(ITEMS.c.post_pk.in_(pks), ITEMS.c.crisis_id.is_(None))
+                    .values(crisis_id=room_id)
+                )
+        return len(alerts)
 
     def _store_new(self, session: Session, posts: list[Post], now: datetime) -> list[Stored]:
         """Insert the posts not stored yet; returns (row id, post, enrichment) for each."""

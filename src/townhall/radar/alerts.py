@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -41,6 +41,8 @@ class Alert:
     why: str
     story: str = ""
     score: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    """Extra facts for the UI: ``forecast`` (observed, predicted_final, lo, hi, p_viral)."""
 
     def to_json(self) -> dict[str, Any]:
         """The Alerts JSONL object: at, kind, topic, severity, post_ids, why."""

@@ -125,6 +125,10 @@ class Radar:
             self._clock(now.timestamp(), alerts)
         return alerts
 
+    def story_of(self, post_id: str) -> str | None:
+        """The id of the original post whose story ``post_id`` belongs to (None: not seen)."""
+        return self._story_of.get(post_id)
+
     # -- internals --------------------------------------------------------------------------------
     def _clock(self, at: float, alerts: list[Alert]) -> None:
         if at <= self._now:
@@ -237,6 +241,18 @@ class Radar:
     def _alert(
         self, story: Story, when: datetime, kind: str, severity: Severity, risk: Risk, why: str
     ) -> Alert:
+        forecast = story.forecast
+        details: dict[str, object] = {}
+        if forecast is not None:
+            lo, hi = forecast.interval
+            details["forecast"] = {
+                "observed": forecast.observed,
+                "predicted_final": round(forecast.predicted_final, 1),
+                "lo": round(lo, 1),
+                "hi": round(hi, 1),
+                "p_viral": round(forecast.p_viral, 4),
+                "threshold": self.settings.viral_threshold,
+            }
         return Alert(
             at=when,
             kind="crisis" if kind == "crisis" else "viral_post",
@@ -246,6 +262,7 @@ class Radar:
             why=why,
             story=story.root,
             score=risk.score,
+            details=details,
         )
 
     def _crisis_why(self, story: Story, risk: Risk) -> str:
