@@ -2,7 +2,7 @@
 
 Start the demo (`make demo`), wait a minute for the day to fill, then:
     .venv/bin/python scripts/screenshots.py [http://127.0.0.1:8000] [--login EMAIL]
-It writes docs/screenshots/inbox.png and docs/screenshots/item.png.
+It writes docs/screenshots/{inbox,item,teams,crisis}.png (crisis: once a room is open).
 """
 
 from __future__ import annotations
@@ -44,8 +44,16 @@ def main() -> None:
         page.locator("#item-rows li.row a").first.click()
         page.wait_for_url("**/items/*")
         page.screenshot(path=str(OUT / "item.png"), full_page=True)
+        page.goto("/teams")
+        page.screenshot(path=str(OUT / "teams.png"), full_page=True)
+        page.goto("/crises")
+        rooms = page.locator("#rooms a")
+        if rooms.count():
+            rooms.first.click()
+            page.wait_for_url("**/crises/*")
+            page.screenshot(path=str(OUT / "crisis.png"))
         browser.close()
-    print(f"wrote {OUT / 'inbox.png'} and {OUT / 'item.png'}")
+    print(f"wrote screenshots in {OUT}")
 
 
 if __name__ == "__main__":

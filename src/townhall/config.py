@@ -44,6 +44,27 @@ class Settings(BaseSettings):
         description="Seconds between passes of the queue worker in the web server (SLA "
         "breaches, escalation, automatic assignment, policy file reload); 0 turns it off.",
     )
+    smtp_url: str | None = Field(
+        default=None,
+        pattern=r"^(smtp|smtp\+starttls|smtps)://[^/?#\s]+/?$",
+        description="SMTP server for alert e-mails: smtp://host:25 (no TLS: a local relay), "
+        "smtp+starttls://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 "
+        "(TLS); percent-encode special characters in the user and password. "
+        "Unset: no alert e-mails.",
+    )
+    alert_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds one attempt to deliver an alert (SMTP or webhook) may take.",
+    )
+    alert_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Attempts per alert and channel when the server is unavailable (connection "
+        "errors, timeouts, SMTP 4xx, HTTP 429/5xx), with exponential backoff between them.",
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite inside ``home``."""

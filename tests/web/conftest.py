@@ -27,6 +27,7 @@ from townhall.org.policy import Policy, load_policy
 from townhall.org.source import PolicySource
 from townhall.pipeline.runner import BatchResult, Pipeline
 from townhall.posts import Post
+from townhall.routing.rules import router_for
 from townhall.web.app import create_app
 from townhall.web.server import make_server
 from townhall.web.worker import queue_tick
@@ -73,6 +74,7 @@ class Site:
     source: PolicySource
     clock: MovableClock
     serial: int = 0
+    _full: Pipeline | None = None
 
     def post(self, text: str, *, channel: str = "mastodon", **fields: Any) -> Post:
         """A post on ``channel`` with a unique id."""
@@ -111,6 +113,25 @@ class Site:
             "/login",
             data={"email": email, "password": password, "csrf_token": token, "next": "/inbox"},
         )
+
+    def feed_understood(self, posts: list[Post]) -> BatchResult:
+        """Run ``posts`` through the whole live pipeline: understand, route, radar."""
+        from townhall.radar.replay import Radar
+        from townhall.understand.enrich import Understander
+
+        if self._full is None:
+            policy = self.source.policy
+            self._full = Pipeline(
+                session_factory(self.engine),
+                policy,
+                Understander.from_policy(policy),
+                router_for(policy),
+                Radar(policy),
+            )
+        total = BatchResult(0, 0, 0, 0)
+        for start in range(0, len(posts), 200):
+            total += self._full.process_batch(posts[start : start + 200], self.clock())
+        return total
 
     def work_queues(self) -> QueuePass:
         """One pass of the queue worker at the app's clock, as the server's loop runs it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,4 +158,53 @@ def test_a_reassigned_item_breaches_its_sla_and_escalates(site: Any, page: Any) 
     expect(row.locator(".escalated")).to_have_text("escalated ×1")
     page.goto("/teams")
     expect(page.locator("#dept-customer_service td").nth(4)).to_have_text("1")
+    assert page.dialogs == []
+
+
+def test_our_story_the_crisis_room_opens_and_a_reply_waits_for_pr(site: Any, page: Any) -> None:
+    """The owners'-club post arrives, its risk rises, the room opens, a reply is held."""
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from townhall.connectors.simulator.scenario import generate_day
+    from townhall.db import session_factory
+    from townhall.models import CrisisRoom, Item, PostRecord
+
+    day = generate_day(seed=7, start=datetime(2026, 11, 20, tzinfo=UTC))
+    morning = [
+        p
+        for p in day
+        if p.created_at.hour < 9 or (p.created_at.minute < 40 and p.created_at.hour == 9)
+    ]
+    site.feed_understood(morning)  # up to 09:40: the post is out, the radar only watches
+    _log_in(page, "dan.murphy@acme.example")
+    expect(page.locator("#crisis-link")).to_have_text("Crises")
+
+    later = [p for p in day if p not in morning and p.created_at.hour < 11]
+    site.feed_understood(later)  # to 11:00: replies and reshares pile up, the risk rises
+    expect(page.locator("#crisis-link .crisis-count")).to_have_text("1")  # live, no reload
+
+    page.locator("#crisis-link").click()
+    page.locator("#rooms a").first.click()
+    expect(page.locator("#room-status")).to_have_text("watching")
+    expect(page.locator("#assessment")).to_contain_text("Chance it goes viral")
+    expect(page.locator("#question-contacted")).to_contain_text("Owner: Customer service")
+    expect(page.locator("#timeline")).to_contain_text("ACME owners club")
+
+    with session_factory(site.engine)() as session:
+        room = session.scalars(select(CrisisRoom)).one()
+        item_id = session.scalar(
+            select(Item.id).join(Item.post).where(PostRecord.post_id == room.story)
+        )
+    page.goto(f"/items/{item_id}")
+    expect(page.locator(".crisis-banner")).to_contain_text("public replies wait for")
+    page.get_by_role("textbox", name="Reply").fill("So sorry to see this! We are on it.")
+    page.get_by_role("button", name="Save reply").click()
+    expect(page.locator(".reply-status").first).to_have_text("held for approval")
+
+    page.get_by_role("button", name="Log out").click()
+    _log_in(page, "grace.lindqvist@acme.example")
+    page.goto(f"/crises/{room.id}")
+    expect(page.locator("#held")).to_contain_text("So sorry to see this! We are on it.")
+    expect(page.locator("#held").get_by_role("button", name="Approve")).to_be_visible()
     assert page.dialogs == []

@@ -184,6 +184,18 @@ def open_room(
     return room
 
 
+def room_title(session: Session, policy: Policy, story: str, topic: str | None) -> str:
+    """``ACME AirFry 5: “Has anyone else had this happen?? My AirFry 5 basket…”``."""
+    subject = topic or "Story"
+    if topic and topic.startswith("product:"):
+        product_id = topic.split(":", 1)[1]
+        subject = next((p.name for p in policy.brand.products if p.id == product_id), topic)
+    text = session.scalar(select(PostRecord.text).where(PostRecord.post_id == story)) or story
+    words = " ".join(text.split())
+    quote = words if len(words) <= 70 else words[:69].rsplit(" ", 1)[0] + "…"
+    return f"{subject}: “{quote}”"
+
+
 def find_open_room(session: Session, story: str) -> CrisisRoom | None:
     """The watching or active room of ``story`` (its own, or one it joined), if any."""
     for room in open_rooms(session):
@@ -337,7 +349,7 @@ def record_alerts(
                 policy,
                 story=alert.story,
                 topic=alert.topic,
-                title=f"{alert.topic or 'Story'}: {alert.story}",
+                title=room_title(session, policy, alert.story, alert.topic),
                 now=now,
                 by=SYSTEM,
                 risk=alert.score,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Float, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townhall.models.base import Base
+
+if TYPE_CHECKING:
+    from townhall.posts import Post
 
 
 class PostRecord(Base):
@@ -53,3 +56,28 @@ class PostRecord(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     reach: Mapped[str | None] = mapped_column(String(8))
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    def to_post(self) -> Post:
+        """The stored post in the Post format (``townhall.posts.Post``)."""
+        from townhall.posts import Author, Post
+
+        return Post(
+            id=self.post_id,
+            channel=self.channel,
+            created_at=self.created_at,
+            text=self.text,
+            lang=self.lang,
+            url=self.url,
+            author=Author(
+                handle=self.author_handle,
+                name=self.author_name,
+                followers=self.author_followers,
+                location=self.author_location,
+                verified=self.author_verified,
+            ),
+            reply_to=self.reply_to,
+            reshare_of=self.reshare_of,
+            group=self.group_name,
+            media=list(self.media or []),
+            extra=dict(self.extra or {}),
+        )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, PositiveInt, ValidationInfo, model_validator
 
 from townhall.models.user import Role
+from townhall.org.alerts import AlertPolicy
 from townhall.org.crisis import CrisisPolicy
 from townhall.org.fields import (
     Email,
@@ -160,6 +161,7 @@ class Policy(PolicyModel):
     ownership: list[Activity] = Field(min_length=1)
     routing: Routing | None = None
     crisis: CrisisPolicy = CrisisPolicy()
+    alerts: AlertPolicy | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Policy:

@@ -63,7 +63,7 @@ MAX_POST_CHARS = 500
 MAX_SUBJECT_CHARS = 200
 """Characters of an e-mail subject line."""
 DEFAULT_BACKOFF = 1.0
-"""Seconds before the first retry; doubled each time (plus up to as much jitter), 16× at most."""
+"""Seconds before the first retry, doubled each time, plus up to this much jitter; 16× at most."""
 
 
 # -- the traffic spike --------------------------------------------------------------------------
@@ -107,7 +107,8 @@ class TrafficSpike:
             "post_ids": list(self.post_ids),
             "why": self.why,
             "extra_visits": round(self.extra_visits),
-            "extra_visits_interval": [math.floor(lo), math.ceil(hi)],
+            # rounded first so float noise (250.00000000001) does not widen the interval
+            "extra_visits_interval": [math.floor(round(lo, 6)), math.ceil(round(hi, 6))],
             "clicks_per_reshare": self.clicks_per_reshare,
         }
 
@@ -215,7 +216,8 @@ def headline(notice: Notice) -> str:
 
 def subject(notice: Notice) -> str:
     """The e-mail subject: one line, at most ``MAX_SUBJECT_CHARS`` characters."""
-    return one_line(f"[Townhall] {headline(notice)} — {notice.why}", MAX_SUBJECT_CHARS)
+    # An ASCII separator: mail readers put a stray space around an encoded word like "—".
+    return one_line(f"[Townhall] {headline(notice)} - {notice.why}", MAX_SUBJECT_CHARS)
 
 
 def _when(notice: Notice) -> str:
@@ -434,15 +436,15 @@ class SmtpServer:
 
     def connect(self, timeout: float) -> smtplib.SMTP:
         """An open, authenticated SMTP session (``timeout`` seconds per network operation)."""
-        context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.security == "tls":
+            context = ssl.create_default_context()
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=timeout, context=context)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=timeout)
         try:
             if self.security == "starttls":
-                smtp.starttls(context=context)
+                smtp.starttls(context=ssl.create_default_context())
             if self.username is not None:
                 smtp.login(self.username, self.password or "")
         except BaseException:

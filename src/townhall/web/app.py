@@ -17,11 +17,11 @@ from townhall.db import session_factory
 from townhall.errors import TownhallError
 from townhall.org.source import PolicySource
 from townhall.posts import now_utc
-from townhall.web import admin, auth, health, inbox, items, teams
+from townhall.web import admin, auth, crisis, health, inbox, items, teams
 from townhall.web.context import WebState, state
 from townhall.web.security import SecurityHeadersMiddleware
 from townhall.web.templating import STATIC_DIR, Templates
-from townhall.web.worker import lifespan
+from townhall.web.worker import Deliverer, lifespan
 
 SESSION_COOKIE = "townhall_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -90,6 +90,7 @@ def create_app(
         sessions=session_factory(engine),
         templates=Templates(),
         clock=clock,
+        deliverer=Deliverer(),
     )
     app.add_exception_handler(TownhallError, _townhall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(items.router)
     app.include_router(teams.router)
     app.include_router(admin.router)
+    app.include_router(crisis.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         SessionMiddleware,

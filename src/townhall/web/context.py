@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,9 @@ from townhall.org.policy import Policy
 from townhall.org.source import PolicySource
 from townhall.posts import now_utc
 from townhall.web.templating import Templates
+
+if TYPE_CHECKING:
+    from townhall.web.worker import Deliverer
 
 
 @dataclass
@@ -28,6 +31,8 @@ class WebState:
     templates: Templates
     clock: Callable[[], datetime] = now_utc
     """The app's "now" (UTC); tests inject one to drive SLA clocks."""
+    deliverer: Deliverer | None = None
+    """Sends radar alerts; set by ``create_app``."""
     stopping: threading.Event = field(default_factory=threading.Event)
     servers: list[Any] = field(default_factory=list)
     open_streams: int = 0

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from townhall.cases import repository, service
+from townhall.cases import crisis, repository, service
 from townhall.cases.schemas import MAX_NOTE_CHARS
 from townhall.cases.tasks import sla_times
 from townhall.errors import InputError
-from townhall.models import ItemStatus
+from townhall.models import ItemStatus, ReplyKind
 from townhall.routing.sla import sla_view
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
@@ -57,6 +57,9 @@ def item_page(request: Request, item_id: int, session: DbSession, user: CurrentU
         "department_name": web.department_name,
         "max_note": MAX_NOTE_CHARS,
         "sla": sla_view(sla_times(item), web.clock()),
+        "room": crisis.get_room(session, item.crisis_id) if item.crisis_id else None,
+        "replies": crisis.replies_of(session, item.id),
+        "max_reply": crisis.MAX_TEXT,
     }
     return web.templates.TemplateResponse(request, "item.html", context)
 
@@ -110,3 +113,21 @@ def add_note(
     """Add an internal note."""
     service.add_note(session, item_id, text, actor=user, now=state(request).clock())
     return _back(item_id, "#notes")
+
+
+@router.post("/{item_id}/replies", dependencies=csrf)
+def write_reply(
+    request: Request,
+    item_id: int,
+    session: DbSession,
+    user: CurrentUser,
+    text: Annotated[str, Form(max_length=crisis.MAX_TEXT + 1000)],
+    kind: Annotated[str, Form(max_length=8)] = "public",
+) -> Response:
+    """Write a public reply (held for approval during a crisis) or log private contact."""
+    try:
+        reply_kind = ReplyKind(kind)
+    except ValueError:
+        raise InputError(f"Unknown reply kind {kind!r}.") from None
+    crisis.write_reply(session, item_id, reply_kind, text, actor=user, now=state(request).clock())
+    return _back(item_id, "#replies")

@@ -1,5 +1,6 @@
-"""The web server's background loop: reload the policy file when it changes, then one pass of
-the queue worker (SLA breaches, escalation, automatic assignment), every few seconds."""
+"""The web server's background loop, every few seconds: reload the policy file when it changes,
+one pass of the queue worker (SLA breaches, escalation, automatic assignment), then send the
+radar's new alerts by e-mail and webhook (outside any database transaction)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,55 @@ import anyio
 from fastapi import FastAPI
 
 from townhall.cases.tasks import QueuePass, work_queues
+from townhall.radar import tasks as radar_tasks
+from townhall.radar.notify import Notifier
 from townhall.web.context import WebState
 
 log = logging.getLogger(__name__)
 
 
+class Deliverer:
+    """Sends pending alerts with a notifier built from the policy's ``alerts:`` section (rebuilt
+    when the policy changes)."""
+
+    def __init__(self) -> None:
+        self._version = -1
+        self._notifier: Notifier | None = None
+
+    def notifier(self, web: WebState) -> Notifier | None:
+        """The notifier for the policy in force (None without an ``alerts:`` section)."""
+        if self._version != web.source.version:
+            if self._notifier is not None:
+                self._notifier.close()
+            alerts = web.policy.alerts
+            self._notifier = (
+                None if alerts is None else Notifier.from_settings(web.settings, alerts)
+            )
+            self._version = web.source.version
+        return self._notifier
+
+    def run(self, web: WebState) -> int:
+        """Send what is pending; how many alerts were sent (or marked as not to be sent)."""
+        with web.sessions() as session, session.begin():
+            todo = radar_tasks.pending(session, web.policy, web.clock())
+        notifier = self.notifier(web)
+        if not todo or notifier is None:
+            return len(todo)
+        outcomes = {p.alert_id: notifier.notify(p.notice, p.posts) for p in todo}
+        with web.sessions() as session, session.begin():
+            radar_tasks.record(session, outcomes, web.clock())
+        return len(todo)
+
+
 def queue_tick(web: WebState) -> QueuePass:
-    """One pass in its own transaction (reloading an edited policy file first)."""
+    """One pass in its own transaction (reloading an edited policy file first), then alerts."""
     if web.source.refresh():
         log.warning("policy reloaded from %s (version %d)", web.source.path, web.source.version)
     with web.sessions() as session, session.begin():
-        return work_queues(session, web.policy, web.clock())
+        result = work_queues(session, web.policy, web.clock())
+    if web.deliverer is not None:
+        web.deliverer.run(web)
+    return result
 
 
 async def _loop(web: WebState, interval: float) -> None:

@@ -1,0 +1,165 @@
+"""Crisis rooms and alerts in the web app: the list, the room (assessment, forecast, timeline,
+holding statement, held replies, the author's journey), and opening a room by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from townhall.cases import crisis, repository
+from townhall.errors import InputError
+from townhall.models import CrisisStatus
+from townhall.web.auth import CurrentUser, DbSession
+from townhall.web.context import state
+from townhall.web.csrf import require_csrf
+
+router = APIRouter()
+csrf = [Depends(require_csrf)]
+
+TEXT = Annotated[str, Form(max_length=crisis.MAX_TEXT + 1000)]
+
+
+def _room_url(room_id: int, anchor: str = "") -> Response:
+    return RedirectResponse(f"/crises/{room_id}{anchor}", status_code=303)
+
+
+@router.get("/crises", response_class=HTMLResponse)
+def crises_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
+    """Every crisis room (open first) and the latest radar alerts."""
+    web = state(request)
+    context = {
+        "user": user,
+        "department_name": web.department_name,
+        "rooms": crisis.list_rooms(session),
+        "alerts": crisis.recent_alerts(session),
+    }
+    return web.templates.TemplateResponse(request, "crises.html", context)
+
+
+@router.get("/crises/badge", response_class=HTMLResponse)
+def crises_badge(request: Request, session: DbSession, user: CurrentUser) -> Response:
+    """The nav link's count of open rooms (htmx polls it: alerts live in every page)."""
+    count = len(crisis.open_rooms(session))
+    return state(request).templates.TemplateResponse(
+        request, "_crisis_badge.html", {"count": count}
+    )
+
+
+@router.get("/crises/{room_id}", response_class=HTMLResponse)
+def room_page(request: Request, room_id: int, session: DbSession, user: CurrentUser) -> Response:
+    """One crisis room."""
+    web = state(request)
+    room = crisis.get_room(session, room_id)
+    posts = crisis.room_posts(session, room)
+    root = next((p for p in posts if p.post_id == room.story), None)
+    context = {
+        "user": user,
+        "department_name": web.department_name,
+        "room": room,
+        "posts": posts,
+        "root": root,
+        "journey": crisis.author_journey(session, root.author_handle) if root else [],
+        "held": crisis.held_replies(session, room.id),
+        "alerts": crisis.room_alerts(session, room.id),
+        "next_status": crisis.NEXT_STATUS[CrisisStatus(room.status)],
+        "outcomes": crisis.OUTCOMES,
+        "is_lead": user.role == "admin" or user.department == room.lead_department,
+        "now": web.clock(),
+    }
+    return web.templates.TemplateResponse(request, "crisis.html", context)
+
+
+@router.post("/crises/{room_id}/status", dependencies=csrf)
+def room_status(
+    request: Request,
+    room_id: int,
+    session: DbSession,
+    user: CurrentUser,
+    status: Annotated[str, Form(max_length=16)],
+    postmortem: TEXT = "",
+    outcome: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Move the room on (resolving asks for the post-mortem and the author's stance)."""
+    try:
+        target = CrisisStatus(status)
+    except ValueError:
+        raise InputError(f"Unknown crisis status {status!r}.") from None
+    crisis.set_room_status(
+        session,
+        room_id,
+        target,
+        actor=user,
+        now=state(request).clock(),
+        postmortem=postmortem,
+        outcome=outcome or None,
+    )
+    return _room_url(room_id)
+
+
+@router.post("/crises/{room_id}/answers/{entry_id}", dependencies=csrf)
+def room_answer(
+    request: Request,
+    room_id: int,
+    entry_id: int,
+    session: DbSession,
+    user: CurrentUser,
+    answer: TEXT,
+) -> Response:
+    """Answer one assessment question."""
+    crisis.answer_question(
+        session, room_id, entry_id, answer, actor=user, now=state(request).clock()
+    )
+    return _room_url(room_id, "#checklist")
+
+
+@router.post("/crises/{room_id}/statement", dependencies=csrf)
+def room_statement(
+    request: Request, room_id: int, session: DbSession, user: CurrentUser, text: TEXT
+) -> Response:
+    """Save the holding statement."""
+    crisis.set_holding_statement(session, room_id, text, actor=user, now=state(request).clock())
+    return _room_url(room_id, "#statement")
+
+
+@router.post("/replies/{reply_id}/decide", dependencies=csrf)
+def decide(
+    request: Request,
+    reply_id: int,
+    session: DbSession,
+    user: CurrentUser,
+    decision: Annotated[str, Form(max_length=8)],
+    note: TEXT = "",
+    back: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Approve or reject a held public reply."""
+    if decision not in ("approve", "reject"):
+        raise InputError("Choose approve or reject.")
+    reply = crisis.decide_reply(
+        session, reply_id, decision == "approve", actor=user, now=state(request).clock(), note=note
+    )
+    target = back if back.startswith("/crises/") else f"/items/{reply.item_id}#replies"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/items/{item_id}/crisis", dependencies=csrf)
+def open_by_hand(request: Request, item_id: int, session: DbSession, user: CurrentUser) -> Response:
+    """Raise the alarm on an item's story: open its crisis room now."""
+    web = state(request)
+    item = repository.get_item(session, item_id)
+    story = crisis.root_of(session, item.post)
+    room = crisis.find_open_room(session, story)
+    if room is None:
+        topics = item.post.topics or []
+        topic = next((t for t in topics if t.startswith("product:")), topics[0] if topics else None)
+        room = crisis.open_room(
+            session,
+            web.policy,
+            story=story,
+            topic=topic,
+            title=crisis.room_title(session, web.policy, story, topic),
+            now=web.clock(),
+            by=user.email,
+        )
+    return _room_url(room.id)
