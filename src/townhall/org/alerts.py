@@ -26,7 +26,14 @@ from __future__ import annotations
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, PositiveInt, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    field_validator,
+)
 
 from townhall.org.fields import Email, Id, PolicyModel, one_or_many
 
@@ -77,6 +84,9 @@ class EmailRecipients(PolicyModel):
 
 class EmailAlerts(PolicyModel):
     """The e-mail channel: sender, recipients per kind, and the least severity sent."""
+
+    # YAML says `from`; a dumped policy (model_dump) says `from`, too, so it loads back.
+    model_config = ConfigDict(serialize_by_alias=True)
 
     from_: Email = Field(alias="from")
     to: EmailRecipients
