@@ -210,14 +210,16 @@ def overdue_items(session: Session, now: datetime, *, limit: int) -> list[Item]:
     return list(session.scalars(query).unique())
 
 
-def waiting_items(session: Session, *, limit: int) -> list[Item]:
-    """Open items nobody holds that automatic assignment may give out, oldest first."""
+def waiting_items(session: Session, departments: Sequence[str], *, limit: int) -> list[Item]:
+    """Open items nobody holds that automatic assignment may give out, oldest first: those of
+    ``departments``, and escalated ones anywhere."""
     query = (
         select(Item)
         .where(
             Item.status != ItemStatus.DONE,
             Item.assignee_id.is_(None),
             Item.assigned_by.is_(None) | (Item.assigned_by != "manual"),
+            Item.department.in_(list(departments)) | (Item.escalation_level > 0),
         )
         .order_by(Item.id)
         .limit(limit)

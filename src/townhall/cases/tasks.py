@@ -23,6 +23,7 @@ from townhall.routing.assignment import (
     candidates_for,
     choose_approver,
     choose_assignee,
+    unavailable_because,
 )
 from townhall.routing.sla import CLOCK_LABELS, Clock, SlaTimes, escalation_chain, overdue_clocks
 
@@ -149,7 +150,6 @@ def _escalate(
             "from_department": moved_from,
         },
     )
-    session.flush()
     breach.escalated_to_id = choice.user_id
     if choice.user_id is not None and choice.user_id != item.assignee_id:
         _give(session, item, choice, "escalation", now, load)
@@ -166,7 +166,17 @@ def work_queues(session: Session, policy: Policy, now: datetime) -> QueuePass:
             escalated += _escalate(session, policy, item, clock, now, load)
 
     assigned = 0
-    waiting = repository.waiting_items(session, limit=BATCH)
+    # Only departments where someone can take an item now (escalated items go to an approver
+    # whatever the hour), so a pass over a night's backlog costs one small query.
+    open_to = [
+        dept
+        for dept in policy.department_ids
+        if any(
+            unavailable_because(c, now) is None
+            for c in candidates_for(policy, dept, load.logins, load.open)
+        )
+    ]
+    waiting = repository.waiting_items(session, open_to, limit=BATCH)
     waiting.sort(key=lambda i: (PRIORITY_ORDER.get(i.priority, 2), i.id))
     for item in waiting:
         candidates = candidates_for(policy, item.department, load.logins, load.open)
