@@ -35,7 +35,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front, so a transaction that reads and then
+            # writes waits (busy_timeout) instead of failing with "database is locked" when
+            # another writer committed in between (WAL cannot upgrade a stale read snapshot).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from townhall.pipeline import worker as worker_module
 from townhall.pipeline.bus import MemoryBus
 from townhall.pipeline.runner import BatchResult
 from townhall.pipeline.worker import run_worker
@@ -74,3 +76,48 @@ async def test_worker_processes_everything_then_stops(make_post, now):
     assert total.stored == 7
     assert sum(len(b) for b in pipeline.batches) == 7
     assert all(len(b) <= 3 for b in pipeline.batches)
+
+
+class FlakyPipeline(CountingPipeline):
+    """Fails ``failures`` times as a busy database would, then works."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        super().__init__()
+        self.failures, self.error = failures, error
+
+    def process_batch(self, posts, now):
+        if self.failures:
+            self.failures -= 1
+            raise self.error
+        return super().process_batch(posts, now)
+
+
+async def test_a_busy_database_is_retried_and_no_post_is_lost(make_post, now, monkeypatch):
+    monkeypatch.setattr(worker_module, "BACKOFF", 0.0)
+    locked = OperationalError("INSERT", {}, Exception("database is locked"))
+    bus, pipeline = MemoryBus(), FlakyPipeline(3, locked)
+    for n in range(4):
+        await bus.publish(make_post(n))
+    await bus.close()
+
+    total = await asyncio.wait_for(
+        run_worker(bus, pipeline, lambda: now, batch_size=10, max_wait=0.01),  # type: ignore[arg-type]
+        timeout=10,
+    )
+
+    assert total.stored == 4 and pipeline.batches == [[make_post(n).id for n in range(4)]]
+
+
+async def test_a_database_that_stays_down_stops_the_worker_loudly(make_post, now, monkeypatch):
+    monkeypatch.setattr(worker_module, "BACKOFF", 0.0)
+    down = OperationalError("INSERT", {}, Exception("connection refused"))
+    bus, pipeline = MemoryBus(), FlakyPipeline(99, down)
+    await bus.publish(make_post(1))
+    await bus.close()
+
+    with pytest.raises(OperationalError):
+        await asyncio.wait_for(
+            run_worker(bus, pipeline, lambda: now, max_wait=0.01),  # type: ignore[arg-type]
+            timeout=10,
+        )
+    assert pipeline.failures == 99 - worker_module.RETRIES
