@@ -23,7 +23,7 @@ $(ML_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,ml]'
 	@touch $(ML_STAMP)
 
-$(MODEL): $(STAMP) $(wildcard data/intents/part_*.jsonl) src/townhall/understand/intent.py  ## Train intent + actionable (seconds)
+$(MODEL): $(STAMP) $(wildcard data/intents/part_*.jsonl) $(wildcard src/townhall/understand/*.py)  ## Train intent + actionable (seconds)
 	$(BIN)/townhall model train --quiet
 
 demo: install  ## Run the ACME command center with a simulated day (http://127.0.0.1:8000)

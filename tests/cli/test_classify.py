@@ -51,7 +51,7 @@ def test_eval_intents_reports_on_the_held_out_split():
     assert result.exit_code == 0, result.output
     summary = orjson.loads(result.stdout.strip().splitlines()[-1])
     assert summary["n_test"] > 400
-    assert 0.7 < summary["macro_f1"] <= 1  # measured 0.78 when written
+    assert 0.75 < summary["macro_f1"] <= 1  # 0.79 when written, 0.82+ with the larger set
     assert 0.85 < summary["actionable_f1"] <= 1
     assert "Confusion" in result.stderr
 
@@ -137,3 +137,26 @@ def test_route_writes_the_decision_and_its_reasons(tmp_path: Path, make_post):
         assert row["sla_minutes"]["first_response"] is not None
     assert rows[0]["intent"] == "press_inquiry" and rows[0]["department"] == "pr"
     assert rows[1]["department"] == "it" and "customer_service" in rows[1]["supporting"]
+
+
+def test_model_tune_cross_validates_on_the_train_split_only(tmp_path: Path):
+    data = tmp_path / "data"
+    data.mkdir()
+    seeds = [
+        ("my parcel never came and nobody answers", "complaint", True),
+        ("does the coat come in navy", "question", True),
+        ("best coffee in town, thank you", "praise", False),
+        ("the website is down, cannot log in", "outage", True),
+    ]
+    rows = [
+        {"text": f"{text} #{n}", "intent": i, "actionable": a, "sentiment": "neutral"}
+        for n in range(8)
+        for text, i, a in seeds
+    ]
+    (data / "part_t.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+
+    result = CliRunner().invoke(app, ["model", "tune", "--data", str(data)])
+
+    assert result.exit_code == 0, result.output
+    assert "5-fold CV on the train split" in result.stderr
+    assert "(current)" in result.stderr and "intent macro-F1" in result.stderr

@@ -91,6 +91,7 @@ def test_train_ml_reports_the_lift(tmp_path: Path):
 
     assert result.exit_code == 0, result.output
     assert "ml model:" in result.stderr and "lift of the ml model: intent macro-F1" in result.stderr
+    assert "embedding scale, CV macro-F1 on the train split" in result.stderr
     assert (tmp_path / "m" / "intent-ml.joblib").is_file()
 
 

@@ -33,3 +33,19 @@ def test_a_batch_with_repeats_equals_post_by_post(understander, make_post):
     assert (batch[4].country, batch[4].reach) == ("CA", "mid")
     assert batch[1].topics == [] and batch[1].language is None
     assert understander.enrich([]) == []
+
+
+def test_language_hints_and_topic_lists_belong_to_each_post(understander, make_post):
+    posts = [
+        make_post(1, text="ok", lang="fr"),
+        make_post(2, text="ok", lang="de"),
+        make_post(3, text="Love my KettleOne"),
+        make_post(4, text="Love my KettleOne"),
+    ]
+
+    french, german, first, second = understander.enrich(posts)
+
+    assert (french.language, german.language) == ("fr", "de")  # too short to tell: the hint
+    assert first.topics == second.topics == ["product:kettleone"]
+    first.topics.append("x")
+    assert second.topics == ["product:kettleone"]

@@ -122,3 +122,63 @@ def test_a_model_from_another_version_asks_to_be_rebuilt(tmp_path: Path):
 
     with pytest.raises(ConfigError, match="rebuild it with `townhall model train`"):
         IntentModel.load(tmp_path / "old.joblib")
+
+
+def test_with_enough_examples_the_label_is_the_most_probable_one():
+    texts, intents, actionable = zip(*TRAIN, strict=True)
+    more = [f"{t} ({n})" for n in range(2) for t in texts]
+    model = IntentModel.train(more, list(intents) * 2, list(actionable) * 2)
+
+    predictions = model.predict(["the app crashes when I log in", "love the staff, thank you"])
+
+    assert [p.intent for p in predictions] == ["outage", "praise"]
+    assert all(0.25 <= p.intent_confidence <= 1 for p in predictions)  # 4 classes
+    assert predictions[0].actionable and not predictions[1].actionable
+    assert all(0.5 <= p.actionable_confidence <= 1 for p in predictions)
+
+
+def test_cross_validation_uses_only_the_examples_it_is_given():
+    from townhall.understand.dataset import cross_validate
+
+    examples = [
+        Example(f"{t} ({n})", i, a, "neutral", "en", "x") for n in range(3) for t, i, a in TRAIN
+    ]
+
+    macro, actionable = cross_validate(examples, folds=3)
+
+    assert 0.5 < macro <= 1 and 0.5 < actionable <= 1
+    assert cross_validate(examples, folds=3) == (macro, actionable)  # fixed folds
+
+
+class LetterEmbedder:
+    """A stand-in for MiniLM: unit-length letter counts; remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts):
+        import numpy as np
+
+        self.seen.extend(texts)
+        rows = np.zeros((len(texts), 26), dtype=np.float32)
+        for r, text in enumerate(texts):
+            for ch in text.lower():
+                if "a" <= ch <= "z":
+                    rows[r, ord(ch) - 97] += 1
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+
+def test_the_embedding_scale_is_chosen_by_cross_validation_on_train_texts_only():
+    from townhall.understand.dataset import CachedEmbedder, choose_embedding_weight
+
+    train = [
+        Example(f"{t} ({n})", i, a, "neutral", "en", "x") for n in range(3) for t, i, a in TRAIN
+    ]
+    embedder = LetterEmbedder()
+    cached = CachedEmbedder(embedder, [e.text for e in train])
+
+    weight, scores = choose_embedding_weight(train, cached, candidates=(0.5, 2.0))
+
+    assert weight in (0.5, 2.0) and set(scores) == {0.5, 2.0}
+    assert scores[weight] == max(scores.values())
+    assert sorted(embedder.seen) == sorted(e.text for e in train)  # each text embedded once

@@ -148,3 +148,32 @@ def test_edge_inputs_never_crash(text: str) -> None:
 def test_only_emoji() -> None:
     assert score_sentiment("😂😂😂").label == "positive"
     assert score_sentiment("😡🤬").label == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("a tedious, contrived sequel", "negative"),
+        ("gripping and witty from start to finish", "positive"),
+        ("sturdy and reliable, five years on", "positive"),
+        ("&lt;3 &lt;3", "positive"),  # HTML-escaped feeds
+        ("this jacket is fiiire 🔥", "positive"),  # elongation is undone before the slang rule
+    ],
+)
+def test_review_words_entities_and_stretched_slang(text: str, label: str):
+    assert score_sentiment(text).label == label
+
+
+def test_a_long_factual_text_with_a_faint_tilt_is_neutral():
+    text = (
+        "The city council met on Tuesday evening to discuss the budget for next year. "
+        "Members reviewed the proposals for road repairs and the new library. "
+        "The vote on the transport plan was postponed until the spring session. "
+        "Officials said the library should open in March, a little later than planned. "
+        "Residents can read the full minutes on the council's website from Friday."
+    )
+
+    result = score_sentiment(text)
+
+    assert len(text) > 280
+    assert result.label == "neutral" and -0.2 < result.score < 0.2

@@ -1,4 +1,4 @@
-"""`townhall model train`: build the intent model from the labelled set."""
+"""`townhall model train` / `townhall model tune`: build the intent model from the labelled set."""
 
 from __future__ import annotations
 
@@ -7,24 +7,40 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from townhall.cli.common import err
 from townhall.cli.evaluate import print_intent_report
 from townhall.errors import ConfigError, InputError
 from townhall.understand.dataset import (
+    CV_FOLDS,
     DATA_DIR,
     ML_MODEL_PATH,
     MODEL_PATH,
+    CachedEmbedder,
     Example,
     IntentReport,
+    choose_embedding_weight,
+    cross_validate,
     evaluate,
     load_examples,
     split,
     train_model,
 )
-from townhall.understand.intent import Embedder
+from townhall.understand.intent import C_ACTIONABLE, C_INTENT, Embedder
 
 app = typer.Typer(no_args_is_help=True)
+
+C_INTENT_CANDIDATES = (0.5, 1.0, 2.0)
+C_ACTIONABLE_CANDIDATES = (0.25, 0.5, 1.0)
+
+
+def _load(data: Path) -> tuple[list[Example], list[Example]]:
+    try:
+        return split(load_examples(data))
+    except InputError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(1) from None
 
 
 @app.command("train")
@@ -41,13 +57,8 @@ def train(
     ] = False,
 ) -> None:
     """Train intent + actionable on the train split, report on the test split, save the model."""
-    try:
-        examples = load_examples(data)
-    except InputError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(1) from None
-    train_set, test_set = split(examples)
-    report = _train(train_set, test_set, out, None, quiet, "model")
+    train_set, test_set = _load(data)
+    report = _train(train_set, test_set, out, None, 0.0, quiet, "model")
     if ml:
         from townhall.understand.embeddings import MiniLMEmbedder
 
@@ -56,8 +67,24 @@ def train(
         except ConfigError as exc:
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(1) from None
+        with err.status(f"embedding {len(train_set):,} training posts"):
+            cached = CachedEmbedder(embedder, [e.text for e in train_set])
+        with err.status(f"choosing the embedding scale by {CV_FOLDS}-fold CV on the train split"):
+            weight, scores = choose_embedding_weight(train_set, cached)
+        err.print(
+            "embedding scale, CV macro-F1 on the train split: "
+            + ", ".join(f"{w:g} → {s:.3f}" for w, s in scores.items())
+            + f"; chosen {weight:g}"
+        )
         with_ml = _train(
-            train_set, test_set, out.with_name(ML_MODEL_PATH.name), embedder, quiet, "ml model"
+            train_set,
+            test_set,
+            out.with_name(ML_MODEL_PATH.name),
+            cached,
+            weight,
+            quiet,
+            "ml model",
+            embedder,
         )
         err.print(
             f"lift of the ml model: intent macro-F1 {with_ml.macro_f1 - report.macro_f1:+.3f},"
@@ -70,14 +97,18 @@ def _train(
     test_set: list[Example],
     out: Path,
     embedder: Embedder | None,
+    embedding_weight: float,
     quiet: bool,
     label: str,
+    final_embedder: Embedder | None = None,
 ) -> IntentReport:
     """Train on ``train_set``, score on ``test_set``, save to ``out``; print, return the score."""
     started = time.perf_counter()
     with err.status(f"training on {len(train_set):,} labelled posts"):
-        model = train_model(train_set, embedder)
+        model = train_model(train_set, embedder, embedding_weight=embedding_weight)
     seconds = time.perf_counter() - started
+    if final_embedder is not None:
+        model.embedder = final_embedder  # the cache only holds training texts
     report = evaluate(model, test_set)
     digest = model.save(out)
     if not quiet:
@@ -88,3 +119,38 @@ def _train(
         f" actionable F1 {report.actionable_f1:.3f}"
     )
     return report
+
+
+@app.command("tune")
+def tune(
+    data: Annotated[Path, typer.Option(help="Folder with part_*.jsonl labelled posts.")] = DATA_DIR,
+) -> None:
+    """Cross-validate the model's regularisation on the train split only (never the test split).
+
+    Prints mean intent macro-F1 and actionable F1 over 5 folds for each candidate, so the
+    constants in ``townhall/understand/intent.py`` can be checked after the data set grows.
+    """
+    train_set, _ = _load(data)
+    table = Table(
+        title=f"{CV_FOLDS}-fold CV on the train split ({len(train_set):,} posts)",
+        title_justify="left",
+    )
+    for column in ("C intent", "C actionable", "intent macro-F1", "actionable F1"):
+        table.add_column(column, justify="right")
+    # one knob at a time around the current values (each run trains 2 × 5 models)
+    candidates = [(c, C_ACTIONABLE) for c in C_INTENT_CANDIDATES] + [
+        (C_INTENT, c) for c in C_ACTIONABLE_CANDIDATES if c != C_ACTIONABLE
+    ]
+    for c_intent, c_actionable in candidates:
+        with err.status(f"C intent {c_intent:g}, C actionable {c_actionable:g}"):
+            macro, actionable = cross_validate(
+                train_set, c_intent=c_intent, c_actionable=c_actionable
+            )
+        current = c_intent == C_INTENT and c_actionable == C_ACTIONABLE
+        table.add_row(
+            f"{c_intent:g}{' (current)' if current else ''}",
+            f"{c_actionable:g}",
+            f"{macro:.3f}",
+            f"{actionable:.3f}",
+        )
+    err.print(table)

@@ -7,11 +7,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import orjson
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold
 
 from townhall.errors import InputError
-from townhall.understand.intent import Embedder, IntentModel
+from townhall.understand.intent import (
+    C_ACTIONABLE,
+    C_INTENT,
+    EMBEDDING_WEIGHTS,
+    MAX_CHARS,
+    Embedder,
+    IntentModel,
+)
 from townhall.understand.labels import INTENTS, SENTIMENTS
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "intents"
@@ -76,14 +85,91 @@ def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
     return train, test
 
 
-def train_model(examples: Sequence[Example], embedder: Embedder | None = None) -> IntentModel:
+def train_model(
+    examples: Sequence[Example],
+    embedder: Embedder | None = None,
+    c_intent: float = C_INTENT,
+    c_actionable: float = C_ACTIONABLE,
+    embedding_weight: float = 1.0,
+) -> IntentModel:
     """Fit the intent model on ``examples`` (pass the train split only)."""
     return IntentModel.train(
         [e.text for e in examples],
         [e.intent for e in examples],
         [e.actionable for e in examples],
+        c_intent=c_intent,
+        c_actionable=c_actionable,
         embedder=embedder,
+        embedding_weight=embedding_weight,
     )
+
+
+class CachedEmbedder:
+    """An embedder that encodes a fixed set of texts once (cross-validation re-uses them)."""
+
+    def __init__(self, embedder: Embedder, texts: Sequence[str]) -> None:
+        clipped = list(dict.fromkeys(t[:MAX_CHARS] for t in texts))
+        self._vectors = dict(zip(clipped, embedder.encode(clipped), strict=True))
+        self._embedder = embedder
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Stored rows for known texts; unknown ones are encoded by the wrapped embedder."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self._embedder.encode(missing), strict=True))
+        if not texts:
+            return self._embedder.encode([])
+        return np.stack([self._vectors[t] for t in texts])
+
+
+CV_FOLDS = 5
+"""Folds of the train split used to choose hyper-parameters (the test split is never used)."""
+
+
+def cross_validate(
+    examples: Sequence[Example],
+    folds: int = CV_FOLDS,
+    embedder: Embedder | None = None,
+    c_intent: float = C_INTENT,
+    c_actionable: float = C_ACTIONABLE,
+    embedding_weight: float = 1.0,
+) -> tuple[float, float]:
+    """Mean (intent macro-F1, actionable F1) over stratified folds of ``examples``.
+
+    Pass the train split only: this is how hyper-parameters are chosen without the test split.
+    The folds are fixed (seed 0), so every candidate is scored on the same partitions.
+    """
+    intents = [e.intent for e in examples]
+    macro: list[float] = []
+    actionable: list[float] = []
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for fit_rows, held_rows in splitter.split(np.zeros(len(examples)), intents):
+        model = train_model(
+            [examples[i] for i in fit_rows],
+            embedder,
+            c_intent=c_intent,
+            c_actionable=c_actionable,
+            embedding_weight=embedding_weight,
+        )
+        report = evaluate(model, [examples[i] for i in held_rows])
+        macro.append(report.macro_f1)
+        actionable.append(report.actionable_f1)
+    return float(np.mean(macro)), float(np.mean(actionable))
+
+
+def choose_embedding_weight(
+    train: Sequence[Example], embedder: Embedder, candidates: Sequence[float] = EMBEDDING_WEIGHTS
+) -> tuple[float, dict[float, float]]:
+    """The embedding scale with the best cross-validated macro-F1 on ``train``, and every score.
+
+    ``embedder`` should be a :class:`CachedEmbedder` over ``train`` (each text embedded once).
+    """
+    scores = {
+        weight: cross_validate(train, embedder=embedder, embedding_weight=weight)[0]
+        for weight in candidates
+    }
+    best = max(candidates, key=lambda w: (scores[w], -w))
+    return best, scores
 
 
 @dataclass(frozen=True)

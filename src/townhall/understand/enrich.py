@@ -5,6 +5,7 @@ Pure over a batch of posts; the models are loaded once by ``Understander``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,11 +64,20 @@ class Understander:
 
     @classmethod
     def from_policy(cls, policy: Policy, model_path: Path = MODEL_PATH) -> Understander:
-        """Load the intent model (built by ``make install``) and the policy's keywords."""
+        """Load the intent model (built by ``make install``) and the policy's keywords.
+
+        The models, lexicons and place tables are hundreds of thousands of objects that live as
+        long as the process; once they are loaded they are moved out of the cyclic garbage
+        collector's sight (``gc.freeze``), which otherwise rescans them on every full
+        collection (about 12% of enrichment time on distinct texts).
+        """
         if not model_path.is_file():
             how = "`townhall model train --ml`" if "ml" in model_path.stem else "`make install`"
             raise ConfigError(f"{model_path}: the intent model is missing; build it with {how}")
-        return cls(IntentModel.load(model_path), TopicMatcher.from_policy(policy))
+        understander = cls(IntentModel.load(model_path), TopicMatcher.from_policy(policy))
+        country_from_location("London")  # builds the place tables now, before the freeze
+        gc.freeze()
+        return understander
 
     def with_policy(self, policy: Policy) -> Understander:
         """The same models with a changed policy's keywords (after a live policy edit)."""
@@ -76,8 +86,9 @@ class Understander:
     def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
         """One ``Enrichment`` per post, in order.
 
-        The text models run once per distinct text of the batch: reshares without text of their
-        own and copy-pasted posts are common, and every model is a pure function of the text.
+        The text models run once per distinct text of the batch (language once per text and
+        language hint): reshares without text of their own and copy-pasted posts are common, and
+        every model is a pure function of the text.
         """
         distinct = list(dict.fromkeys(p.text for p in posts))
         where = {text: n for n, text in enumerate(distinct)}
@@ -86,22 +97,30 @@ class Understander:
                 score_many(distinct),
                 self._intent.predict(distinct),
                 toxicity(distinct),
+                [self._topics.match(text) for text in distinct],
                 strict=True,
             )
         )
-        per_post = [by_text[where[p.text]] for p in posts]
-        return [
-            Enrichment(
-                sentiment_label=s.label,
-                sentiment_score=round(s.score, 4),
-                intent=i.intent,
-                intent_confidence=i.intent_confidence,
-                actionable=i.actionable,
-                toxicity=round(t, 4),
-                language=detect_language(p.text, hint=p.lang),
-                country=country_from_location(p.author.location),
-                reach=reach_tier(p.author.followers, p.author.verified),
-                topics=self._topics.match(p.text),
+        languages: dict[tuple[str, str | None], str | None] = {}
+        for post in posts:
+            key = (post.text, post.lang)
+            if key not in languages:
+                languages[key] = detect_language(post.text, hint=post.lang)
+        enrichments: list[Enrichment] = []
+        for post in posts:
+            s, i, t, topics = by_text[where[post.text]]
+            enrichments.append(
+                Enrichment(
+                    sentiment_label=s.label,
+                    sentiment_score=round(s.score, 4),
+                    intent=i.intent,
+                    intent_confidence=i.intent_confidence,
+                    actionable=i.actionable,
+                    toxicity=round(t, 4),
+                    language=languages[(post.text, post.lang)],
+                    country=country_from_location(post.author.location),
+                    reach=reach_tier(post.author.followers, post.author.verified),
+                    topics=list(topics),  # each post owns its list
+                )
             )
-            for p, (s, i, t) in zip(posts, per_post, strict=True)
-        ]
+        return enrichments

@@ -1,7 +1,11 @@
-"""Intent and actionable: a linear model (TF-IDF word and character n-grams, logistic regression).
+"""Intent and actionable: linear models over character and word n-grams (TF-IDF).
 
-Trained on the project's labelled set (``data/intents/``) by ``townhall eval train``; the model
-file is built by ``make install`` and never downloaded.
+Features come from :class:`townhall.understand.features.TextFeatures` (vectorised once per batch,
+shared by both questions); each question is a linear SVM whose scores are calibrated into
+probabilities by cross-validation on the training texts. Trained on the project's labelled set
+(``data/intents/``) by ``townhall model train``; the model file is built by ``make install`` and
+never downloaded. Hyper-parameters were chosen by cross-validation on the train split only
+(``townhall model tune``, docs/understand.md).
 """
 
 from __future__ import annotations
@@ -10,26 +14,35 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import joblib
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.svm import LinearSVC
 
 from townhall.errors import ConfigError
+from townhall.understand.features import TextFeatures
 from townhall.understand.labels import INTENTS, Intent
 
 MAX_CHARS = 2_000
 """Characters of a post the model reads (the start carries the intent; keeps cost bounded)."""
 
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 
-EMBEDDING_WEIGHT = 0.5
-"""Scale of the MiniLM embedding next to the TF-IDF features (tuned on the train split only
-would be better; 0.5 was the best of 0.5/1/2 on the test split, see docs/understand.md)."""
+C_INTENT = 1.0
+"""SVM regularisation for intent (5-fold CV on the train split: 0.5 / 1 / 2 within 0.01)."""
+
+C_ACTIONABLE = 0.5
+"""SVM regularisation for actionable (5-fold CV on the train split)."""
+
+EMBEDDING_WEIGHTS = (0.5, 1.0, 2.0)
+"""Scales of the MiniLM embedding next to the n-gram features that ``--ml`` training compares by
+cross-validation on the training texts; the best one is stored in the model."""
+
+CALIBRATION_FOLDS = 5
+"""Folds of the training texts used to turn SVM scores into probabilities."""
 
 
 class Embedder(Protocol):
@@ -50,38 +63,11 @@ class IntentPrediction:
     actionable_confidence: float
 
 
-def _features() -> FeatureUnion:
-    return FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(
-                    lowercase=True,
-                    ngram_range=(1, 2),
-                    min_df=1,
-                    sublinear_tf=True,
-                    token_pattern=r"(?u)[#@]?\w+|[?!]|[^\w\s]",  # noqa: S106
-                    dtype=np.float32,
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    lowercase=True,
-                    analyzer="char_wb",
-                    # 2-4 scores as well as 2-5 on the test split and vectorises ~30% faster.
-                    ngram_range=(2, 4),
-                    min_df=2,
-                    sublinear_tf=True,
-                    dtype=np.float32,
-                ),
-            ),
-        ]
-    )
-
-
-def _classifier(c: float) -> LogisticRegression:
-    return LogisticRegression(C=c, max_iter=2_000, class_weight="balanced")
+def _classifier(c: float, labels: Sequence[object]) -> CalibratedClassifierCV:
+    """A linear SVM with sigmoid-calibrated probabilities (one SVM, calibrated out of fold)."""
+    smallest = min(np.unique(np.asarray(labels), return_counts=True)[1])
+    folds = max(2, min(CALIBRATION_FOLDS, int(smallest)))
+    return CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), cv=folds, ensemble=False)
 
 
 def _clip(texts: Sequence[str]) -> list[str]:
@@ -93,23 +79,25 @@ class IntentModel:
 
     def __init__(
         self,
-        features: FeatureUnion,
-        intent: LogisticRegression,
-        actionable: LogisticRegression,
+        features: TextFeatures,
+        intent: CalibratedClassifierCV,
+        actionable: CalibratedClassifierCV,
         trained_on: str,
         embedder: Embedder | None = None,
+        embedding_weight: float = 0.0,
     ) -> None:
         self._features = features
         self._intent = intent
         self._actionable = actionable
         self.trained_on = trained_on
         self.embedder = embedder
+        self.embedding_weight = embedding_weight
 
     def _matrix(self, clipped: list[str], fit: bool = False) -> Any:
         matrix = self._features.fit_transform(clipped) if fit else self._features.transform(clipped)
         if self.embedder is None:
             return matrix
-        dense = sparse.csr_matrix(self.embedder.encode(clipped) * EMBEDDING_WEIGHT)
+        dense = sparse.csr_matrix(self.embedder.encode(clipped) * self.embedding_weight)
         return sparse.hstack([matrix, dense], format="csr")
 
     @classmethod
@@ -118,23 +106,33 @@ class IntentModel:
         texts: Sequence[str],
         intents: Sequence[str],
         actionable: Sequence[bool],
-        c_intent: float = 8.0,
-        c_actionable: float = 4.0,
+        c_intent: float = C_INTENT,
+        c_actionable: float = C_ACTIONABLE,
         embedder: Embedder | None = None,
+        embedding_weight: float = 1.0,
     ) -> IntentModel:
         """Fit both classifiers on labelled texts (deterministic for the same data).
 
-        With an ``embedder`` (the ``[ml]`` extra) the features also hold sentence embeddings.
+        With an ``embedder`` (the ``[ml]`` extra) the features also hold sentence embeddings,
+        scaled by ``embedding_weight``. Every class needs at least two examples.
         """
         unknown = set(intents) - set(INTENTS)
         if unknown:
             raise ValueError(f"unknown intents in training data: {sorted(unknown)}")
         clipped = _clip(texts)
+        flags = [bool(a) for a in actionable]
+        model = cls(
+            TextFeatures(),
+            _classifier(c_intent, intents),
+            _classifier(c_actionable, flags),
+            "",
+            embedder,
+            embedding_weight if embedder is not None else 0.0,
+        )
         # One feature space for both questions: the text is vectorised once per prediction.
-        model = cls(_features(), _classifier(c_intent), _classifier(c_actionable), "", embedder)
         matrix = model._matrix(clipped, fit=True)
         model._intent.fit(matrix, list(intents))
-        model._actionable.fit(matrix, [bool(a) for a in actionable])
+        model._actionable.fit(matrix, flags)
         digest = hashlib.sha256("\n".join(clipped).encode()).hexdigest()[:16]
         model.trained_on = f"{len(clipped)} texts, sha256 {digest}"
         return model
@@ -146,21 +144,31 @@ class IntentModel:
         matrix = self._matrix(_clip(texts))
         p_intent = self._intent.predict_proba(matrix)
         p_act = self._actionable.predict_proba(matrix)
-        labels = self._intent.classes_
         act_true = list(self._actionable.classes_).index(True)
-        out: list[IntentPrediction] = []
-        for row_i, row_a in zip(p_intent, p_act, strict=True):
-            best = int(np.argmax(row_i))
-            yes = float(row_a[act_true])
-            out.append(
-                IntentPrediction(
-                    intent=labels[best],
-                    intent_confidence=round(float(row_i[best]), 4),
-                    actionable=yes >= 0.5,
-                    actionable_confidence=round(yes if yes >= 0.5 else 1 - yes, 4),
-                )
+        yes = p_act[:, act_true]
+        if self._intent.cv >= CALIBRATION_FOLDS:
+            best = np.argmax(p_intent, axis=1)
+            says_yes = yes >= 0.5
+        else:
+            # Too few examples per class for a sound sigmoid fit (tiny training sets): the SVMs
+            # decide the labels, the rough probabilities only give the confidence.
+            intent_svm: Any = self._intent.calibrated_classifiers_[0].estimator
+            actionable_svm: Any = self._actionable.calibrated_classifiers_[0].estimator
+            best = np.argmax(intent_svm.decision_function(matrix), axis=1)
+            says_yes = (actionable_svm.decision_function(matrix) > 0) == (act_true == 1)
+        confidence = np.round(p_intent[np.arange(len(best)), best], 4)
+        labels = [str(label) for label in self._intent.classes_]
+        return [
+            IntentPrediction(
+                intent=cast(Intent, labels[b]),
+                intent_confidence=float(c),
+                actionable=bool(a),
+                actionable_confidence=round(float(y if a else 1 - y), 4),
             )
-        return out
+            for b, c, a, y in zip(
+                best.tolist(), confidence.tolist(), says_yes.tolist(), yes.tolist(), strict=True
+            )
+        ]
 
     def save(self, path: Path) -> str:
         """Write the model to ``path``; returns the file's sha256."""
@@ -172,6 +180,7 @@ class IntentModel:
             "actionable": self._actionable,
             "trained_on": self.trained_on,
             "embeddings": self.embedder is not None,  # the embedder itself is never pickled
+            "embedding_weight": self.embedding_weight,
         }
         joblib.dump(payload, path, compress=3)
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -196,4 +205,5 @@ class IntentModel:
             payload["actionable"],
             payload["trained_on"],
             embedder,
+            float(payload["embedding_weight"]),
         )

@@ -46,7 +46,7 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     """ISO 639-1 code (lower case) of ``text``; ``hint`` when the text is too short or unclear."""
     hint = _normalise_hint(hint)
     cleaned = clean_for_language(text)
-    if sum(ch.isalpha() for ch in cleaned) < MIN_LETTERS:
+    if sum(map(str.isalpha, cleaned)) < MIN_LETTERS:
         return hint
     # The lite model reads 80 characters at most (and logs when it cuts): cut it ourselves.
     best = detect(cleaned[:MODEL_CHARS], model="lite", k=1)[0]
