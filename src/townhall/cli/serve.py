@@ -6,7 +6,8 @@ import asyncio
 import ipaddress
 import shutil
 import signal
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -78,7 +79,8 @@ def demo(
     The demo database is TOWNHALL_HOME/demo.db and is recreated on every run, with a copy of
     the policy in TOWNHALL_HOME/demo-policy.yaml (the admin's policy editor changes the copy).
     The day starts SKIP_TO hours before now; the rest plays at SPEED (60: one simulated minute
-    per second).
+    per second), and so does the app's clock: SLA clocks, escalations and crisis cool-downs run
+    in the simulated day.
     """
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -98,11 +100,13 @@ def demo(
         pipeline = runtime.pipeline()
         _create_demo_users(runtime, password)
         web_settings = _web_settings(settings, host)
-        app = create_app(web_settings, runtime.engine, runtime.source)
+        start = now_utc() - timedelta(hours=skip_to)
+        clock = SimulatedClock(start + timedelta(hours=skip_to), speed)
+        app = create_app(web_settings, runtime.engine, runtime.source, clock=clock)
         err.print(
             f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"
         )
-        asyncio.run(_run_demo(app, runtime, pipeline, host, port, speed, skip_to, seed))
+        asyncio.run(_run_demo(app, runtime, pipeline, host, port, clock, start, skip_to, seed))
 
 
 def _create_demo_users(runtime: Runtime, password: str) -> None:
@@ -130,15 +134,15 @@ async def _run_demo(
     pipeline: Pipeline,
     host: str,
     port: int,
-    speed: float,
+    clock: SimulatedClock,
+    start: datetime,
     skip_to: float,
     seed: int,
 ) -> None:
     from townhall.connectors.simulator.connector import SimulatorConnector
 
     server = make_server(app, host=host, port=port)
-    start = now_utc() - timedelta(hours=skip_to)
-    simulator = SimulatorConnector(seed=seed, speed=speed, start=start, skip_to_hours=skip_to)
+    simulator = SimulatorConnector(seed=seed, speed=clock.speed, start=start, skip_to_hours=skip_to)
     bus = MemoryBus()
     totals: list[BatchResult] = []
 
@@ -154,7 +158,7 @@ async def _run_demo(
         run_worker(
             bus,
             pipeline,
-            now_utc,
+            clock,
             batch_size=runtime.settings.batch_size,
             on_batch=totals.append,
         )
@@ -172,6 +176,18 @@ async def _run_demo(
             signal.signal(sig, handler)
         stored = sum(t.stored for t in totals)
         err.print(f"demo stopped: {stored:,} posts stored")
+
+
+class SimulatedClock:
+    """The demo's "now": the simulated day's time, running ``speed`` times faster than real time
+    from ``origin`` (so SLA clocks, cool-downs and the radar all live in the simulated day)."""
+
+    def __init__(self, origin: datetime, speed: float) -> None:
+        self.origin, self.speed = origin, speed
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.origin + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
 
 
 def _after_shutdown(signum: int, frame: FrameType | None) -> None:
