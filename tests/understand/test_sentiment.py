@@ -177,3 +177,54 @@ def test_a_long_factual_text_with_a_faint_tilt_is_neutral():
 
     assert len(text) > 280
     assert result.label == "neutral" and -0.2 < result.score < 0.2
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I must have missed the pick.", "negative"),  # "must have" is not "a must-have"
+        ("a must have for every kitchen", "positive"),
+        ("Sorry you had a bad day! Love you xx", "positive"),  # "!" emphasis once, like VADER
+        ("I forgot it was garbage day, all nice and clean now", "positive"),
+        ("this kettle is garbage", "negative"),
+        ("Keep shopping. Save your money.", "negative"),
+        ("It never worked, I sent it back.", "negative"),
+        ("The player doesn't recognize half my discs.", "negative"),
+        ("I can't recommend it highly enough!", "positive"),
+    ],
+)
+def test_post_rules_and_review_verdicts(text: str, label: str):
+    assert score_sentiment(text).label == label
+
+
+def test_a_long_review_is_read_sentence_by_sentence():
+    review = (
+        "I bought this DVD player as a gift for my dad. It looked great out of the box. After two "
+        "weeks it stopped recognising discs, and the support line never answered my calls or "
+        "emails. The replacement they finally sent does the same. Keep shopping and save your "
+        "money, it is a paperweight now."
+    )
+
+    result = score_sentiment(review)
+
+    assert len(review) > 280
+    assert result.label == "negative"
+
+
+def test_the_neutral_band_of_long_texts_depends_on_the_voice():
+    # the same faint positive tilt: an opinion in a review, description in a report
+    sentences = [
+        "The new store on the high street opened its doors at nine on Saturday morning.",
+        "The staff at the entrance were friendly.",
+        "Prices were listed on the shelves next to each product, as the law requires.",
+        "The car park behind the building was full by noon.",
+        "Deliveries from the warehouse arrived in the afternoon.",
+        "The store closed at six, and the opening was a success.",
+    ]
+    report = " ".join(sentences)
+    review = " ".join(["I went on Saturday.", *sentences])
+
+    assert len(report) > 280 and len(review) > 280
+    assert 0.1 < score_sentiment(review).score < score_sentiment(report).score < 0.2
+    assert score_sentiment(report).label == "neutral"
+    assert score_sentiment(review).label == "positive"
