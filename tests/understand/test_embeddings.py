@@ -1,10 +1,15 @@
-"""The [ml] extra: MiniLM embeddings from a PyPI package, offline, and the model that uses them.
+"""Dense vectors: the static word-piece vectors of the default model (numpy only) and the [ml]
+extra's MiniLM embeddings from a PyPI package, offline, and the models that use them.
 
-`make test` installs the extra (`make install-ml`); without it these tests are skipped.
+`make test` installs the extra (`make install-ml`); without it the MiniLM tests are skipped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import struct
 import subprocess
 import sys
 import textwrap
@@ -15,10 +20,119 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from townhall.errors import ConfigError
+from townhall.understand.embeddings import (
+    STATIC_DIMENSIONS,
+    STATIC_VECTORS_PATH,
+    STATIC_VECTORS_SHA256,
+    StaticVectors,
+    build_static_vectors,
+    default_static_vectors,
+    read_safetensors,
+)
 from townhall.understand.intent import IntentModel
 
-pytest.importorskip("sentence_transformers", reason="the [ml] extra is not installed")
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
+needs_ml = pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None,
+    reason="the [ml] extra is not installed",
+)
+ml_warnings = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
+
+VOCAB = ["[PAD]", "[unused0]", "[UNK]", "un", "##break", "##able", "break", "cafe", "!", "##s"]
+
+
+def tiny_vectors() -> StaticVectors:
+    rows = np.eye(len(VOCAB), 4, dtype=np.float32) + 0.1
+    return StaticVectors(VOCAB, rows)
+
+
+def test_words_are_cut_into_word_pieces_by_longest_match():
+    vectors = tiny_vectors()
+
+    assert vectors.pieces("unbreakable") == (3, 4, 5)  # un ##break ##able
+    assert vectors.pieces("breaks") == (6, 9)
+    assert vectors.pieces("café") == (7,)  # accents folded, as the uncased tokenizer does
+    assert vectors.pieces("xyz") == ()  # an unknown piece: the whole word has no vector
+    assert vectors.pieces("b" * 101) == ()
+
+
+def test_a_text_vector_is_the_unit_mean_of_its_pieces():
+    vectors = tiny_vectors()
+    rows = np.eye(len(VOCAB), 4, dtype=np.float32) + 0.1
+
+    encoded = vectors.encode(["Unbreakable!", "xyz qqq", ""])
+
+    expected = rows[[3, 4, 5, 8]].sum(axis=0)
+    assert encoded.shape == (3, 4) and encoded.dtype == np.float32
+    assert np.allclose(encoded[0], expected / np.linalg.norm(expected), atol=1e-6)
+    assert not encoded[1].any() and not encoded[2].any()  # nothing known: a zero row
+
+
+def write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+    blobs: list[bytes] = []
+    offset = 0
+    for name, array in tensors.items():
+        blob = array.astype("<f4").tobytes()
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(blob)],
+        }
+        blobs.append(blob)
+        offset += len(blob)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
+def test_safetensors_are_read_without_the_safetensors_package(tmp_path: Path):
+    other = np.arange(6, dtype=np.float32).reshape(2, 3)
+    wanted = np.arange(8, dtype=np.float32).reshape(4, 2) / 7
+    write_safetensors(tmp_path / "m.safetensors", {"other": other, "wanted": wanted})
+
+    assert np.array_equal(read_safetensors(tmp_path / "m.safetensors", "wanted"), wanted)
+    with pytest.raises(ConfigError, match="no tensor 'missing'"):
+        read_safetensors(tmp_path / "m.safetensors", "missing")
+
+
+def test_vectors_are_built_by_pca_without_special_tokens_and_round_trip(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(len(VOCAB), 6)).astype(np.float32)
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    write_safetensors(tmp_path / "model.safetensors", {"embeddings.word_embeddings.weight": matrix})
+
+    built = build_static_vectors(tmp_path, dimensions=3)
+    digest = built.save(tmp_path / "v.npz")
+    loaded = StaticVectors.load(tmp_path / "v.npz", digest)
+
+    assert built.dimensions == 3
+    assert built.pieces("unbreakable") == (0, 1, 2)  # [PAD], [unused0], [UNK] dropped
+    texts = ["unbreakable", "cafe breaks!"]
+    assert np.allclose(loaded.encode(texts), built.encode(texts), atol=0.02)  # int8 on disk
+    assert build_static_vectors(tmp_path, dimensions=3).save(tmp_path / "w.npz") == digest
+    with pytest.raises(ConfigError, match="sha256 differs"):
+        StaticVectors.load(tmp_path / "v.npz", "0" * 64)
+
+
+def test_the_committed_vectors_are_small_and_match_their_recorded_hash():
+    data = STATIC_VECTORS_PATH.read_bytes()
+
+    assert hashlib.sha256(data).hexdigest() == STATIC_VECTORS_SHA256
+    assert len(data) < 5_000_000
+    vectors = default_static_vectors()
+    assert vectors.dimensions == STATIC_DIMENSIONS
+    a, b, c = vectors.encode(["my parcel never arrived", "my package did not arrive", "🙃"])
+    assert a @ b > 0.5 and not c.any()
+
+
+def test_a_model_trained_with_other_static_vectors_asks_to_be_rebuilt(tmp_path: Path):
+    texts, intents, actionable = zip(*TRAIN, strict=True)
+    model = IntentModel.train(texts, intents, actionable, static=tiny_vectors())
+    model.save(tmp_path / "m.joblib")
+
+    with pytest.raises(ConfigError, match="other static vectors"):
+        IntentModel.load(tmp_path / "m.joblib")
+
 
 TRAIN = [
     ("my order arrived broken and nobody answers", "complaint", True),
@@ -39,6 +153,8 @@ def embedder():
     return MiniLMEmbedder()
 
 
+@needs_ml
+@ml_warnings
 def test_embeddings_are_unit_vectors_that_capture_meaning(embedder):
     vectors = embedder.encode(
         ["the kettle stopped working", "my kettle broke down", "best pizza in Naples", ""]
@@ -50,6 +166,8 @@ def test_embeddings_are_unit_vectors_that_capture_meaning(embedder):
     assert embedder.encode([]).shape == (0, 384)
 
 
+@needs_ml
+@ml_warnings
 def test_a_model_with_embeddings_round_trips(embedder, tmp_path: Path):
     texts, intents, actionable = zip(*TRAIN, strict=True)
     model = IntentModel.train(texts, intents, actionable, embedder=embedder)
@@ -63,6 +181,8 @@ def test_a_model_with_embeddings_round_trips(embedder, tmp_path: Path):
     assert loaded.predict(probe)[0].intent == "outage"
 
 
+@needs_ml
+@ml_warnings
 def test_train_ml_reports_the_lift(tmp_path: Path):
     from townhall.cli.app import app
 

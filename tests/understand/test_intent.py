@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 
 from townhall.errors import InputError
 from townhall.understand.dataset import Example, evaluate, load_examples, split
+from townhall.understand.embeddings import STATIC_DIMENSIONS
 from townhall.understand.intent import IntentModel
 
 TRAIN = [
@@ -182,3 +184,27 @@ def test_the_embedding_scale_is_chosen_by_cross_validation_on_train_texts_only()
     assert weight in (0.5, 2.0) and set(scores) == {0.5, 2.0}
     assert scores[weight] == max(scores.values())
     assert sorted(embedder.seen) == sorted(e.text for e in train)  # each text embedded once
+
+
+def test_the_stack_predicts_with_one_linear_map_equal_to_its_combiner():
+    texts, intents, actionable = zip(*TRAIN, strict=True)
+    more = [f"{t} ({n})" for n in range(2) for t in texts]
+    model = IntentModel.train(more, list(intents) * 2, list(actionable) * 2)
+    stack = model._intent
+    matrix = model._matrix(["the app crashes when I log in", "refund please", "🙃"])
+
+    _, collapsed = stack.predict_proba(matrix)
+
+    assert stack.meta is not None  # enough examples for the combiner
+    expected = stack.meta.predict_proba(stack._scores(stack.bases, matrix))
+    assert np.allclose(collapsed, expected, atol=1e-5)
+    assert np.allclose(collapsed.sum(axis=1), 1)
+
+
+def test_static_vectors_add_a_dense_block_and_can_be_left_out():
+    texts, intents, actionable = zip(*TRAIN, strict=True)
+    plain = IntentModel.train(texts, intents, actionable, static_weight=0.0)
+    static = IntentModel.train(texts, intents, actionable)
+
+    probe = ["my order arrived broken"]
+    assert static._matrix(probe).shape[1] == plain._matrix(probe).shape[1] + STATIC_DIMENSIONS

@@ -18,6 +18,7 @@ from townhall.understand.intent import (
     C_INTENT,
     EMBEDDING_WEIGHTS,
     MAX_CHARS,
+    STATIC_WEIGHT,
     Embedder,
     IntentModel,
 )
@@ -91,6 +92,7 @@ def train_model(
     c_intent: float = C_INTENT,
     c_actionable: float = C_ACTIONABLE,
     embedding_weight: float = 1.0,
+    static_weight: float = STATIC_WEIGHT,
 ) -> IntentModel:
     """Fit the intent model on ``examples`` (pass the train split only)."""
     return IntentModel.train(
@@ -101,6 +103,7 @@ def train_model(
         c_actionable=c_actionable,
         embedder=embedder,
         embedding_weight=embedding_weight,
+        static_weight=static_weight,
     )
 
 
@@ -133,6 +136,7 @@ def cross_validate(
     c_intent: float = C_INTENT,
     c_actionable: float = C_ACTIONABLE,
     embedding_weight: float = 1.0,
+    static_weight: float = STATIC_WEIGHT,
 ) -> tuple[float, float]:
     """Mean (intent macro-F1, actionable F1) over stratified folds of ``examples``.
 
@@ -150,6 +154,7 @@ def cross_validate(
             c_intent=c_intent,
             c_actionable=c_actionable,
             embedding_weight=embedding_weight,
+            static_weight=static_weight,
         )
         report = evaluate(model, [examples[i] for i in held_rows])
         macro.append(report.macro_f1)

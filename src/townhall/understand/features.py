@@ -112,6 +112,11 @@ class TextFeatures:
     _word_idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     @property
+    def n_word_features(self) -> int:
+        """Columns of the word block, which comes first in ``transform``'s matrices."""
+        return len(self._word_idf)
+
+    @property
     def n_features(self) -> int:
         """Columns of the matrices ``transform`` returns."""
         return len(self._char_idf) + len(self._word_idf)

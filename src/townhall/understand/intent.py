@@ -1,11 +1,14 @@
-"""Intent and actionable: linear models over character and word n-grams (TF-IDF).
+"""Intent and actionable: linear models over n-grams (TF-IDF) and static word-piece vectors.
 
-Features come from :class:`townhall.understand.features.TextFeatures` (vectorised once per batch,
-shared by both questions); each question is a linear SVM whose scores are calibrated into
-probabilities by cross-validation on the training texts. Trained on the project's labelled set
-(``data/intents/``) by ``townhall model train``; the model file is built by ``make install`` and
-never downloaded. Hyper-parameters were chosen by cross-validation on the train split only
-(``townhall model tune``, docs/understand.md).
+Features: :class:`townhall.understand.features.TextFeatures` (word and character n-grams) next
+to the mean of the text's static word-piece vectors
+(:class:`townhall.understand.embeddings.StaticVectors`), computed once per batch and shared by
+both questions. Intent is a stack: linear SVMs on all features and on each block alone plus a
+complement Naive Bayes on the word block, whose out-of-fold scores a logistic regression
+combines into probabilities. Actionable is one linear SVM with sigmoid-calibrated probabilities.
+Trained on the project's labelled set (``data/intents/``) by ``townhall model train``; the model
+file is built by ``make install`` and never downloaded. Hyper-parameters were chosen by
+cross-validation on the train split only (``townhall model tune``, docs/understand.md).
 """
 
 from __future__ import annotations
@@ -20,16 +23,34 @@ import joblib
 import numpy as np
 from scipy import sparse
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
 
 from townhall.errors import ConfigError
+from townhall.understand.embeddings import (
+    STATIC_VECTORS_SHA256,
+    StaticVectors,
+    default_static_vectors,
+)
 from townhall.understand.features import TextFeatures
 from townhall.understand.labels import INTENTS, Intent
 
 MAX_CHARS = 2_000
 """Characters of a post the model reads (the start carries the intent; keeps cost bounded)."""
 
-MODEL_FORMAT = 4
+MODEL_FORMAT = 5
+
+STATIC_WEIGHT = 0.5
+"""Scale of the static word-piece vector block next to the two unit-length n-gram blocks
+(5-fold CV on the train split, ``townhall model tune``)."""
+
+C_META = 0.3
+"""Regularisation of the logistic regression that combines the intent base models (CV)."""
+
+NB_ALPHA = 0.3
+"""Smoothing of the complement Naive Bayes on the word block."""
 
 C_INTENT = 1.0
 """SVM regularisation for intent (5-fold CV on the train split: 0.5 / 1 / 2 within 0.01)."""
@@ -42,7 +63,8 @@ EMBEDDING_WEIGHTS = (0.5, 1.0, 2.0)
 cross-validation on the training texts; the best one is stored in the model."""
 
 CALIBRATION_FOLDS = 5
-"""Folds of the training texts used to turn SVM scores into probabilities."""
+"""Folds of the training texts used to turn SVM scores into probabilities and to get the
+out-of-fold scores the intent stack learns from."""
 
 
 class Embedder(Protocol):
@@ -63,15 +85,138 @@ class IntentPrediction:
     actionable_confidence: float
 
 
+def _folds(labels: Sequence[object] | np.ndarray) -> int:
+    """Folds for out-of-fold fits: ``CALIBRATION_FOLDS``, fewer when a class is that rare."""
+    smallest = min(np.unique(np.asarray(labels), return_counts=True)[1])
+    return max(2, min(CALIBRATION_FOLDS, int(smallest)))
+
+
 def _classifier(c: float, labels: Sequence[object]) -> CalibratedClassifierCV:
     """A linear SVM with sigmoid-calibrated probabilities (one SVM, calibrated out of fold)."""
-    smallest = min(np.unique(np.asarray(labels), return_counts=True)[1])
-    folds = max(2, min(CALIBRATION_FOLDS, int(smallest)))
-    return CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), cv=folds, ensemble=False)
+    return CalibratedClassifierCV(
+        LinearSVC(C=c, class_weight="balanced", random_state=0), cv=_folds(labels), ensemble=False
+    )
 
 
 def _clip(texts: Sequence[str]) -> list[str]:
     return [t[:MAX_CHARS] for t in texts]
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Column ranges of the feature matrix: word n-grams, character n-grams, the rest (dense)."""
+
+    words: int
+    chars: int
+    total: int
+
+
+class IntentStack:
+    """Intent from a stack: linear SVMs on all features, on words, on characters and on the
+    dense vectors, plus complement Naive Bayes on words; a logistic regression combines their
+    out-of-fold scores into probabilities."""
+
+    def __init__(self, c: float, blocks: _Blocks) -> None:
+        self.c = c
+        self.blocks = blocks
+        self.bases: list[tuple[str, Any]] = []
+        self.meta: LogisticRegression | None = None
+        self.classes_: np.ndarray = np.zeros(0)
+        self.weights: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self.bias: np.ndarray = np.zeros(0, dtype=np.float32)
+
+    def _views(self) -> list[tuple[str, slice]]:
+        b = self.blocks
+        views = [("all", slice(0, b.total)), ("words", slice(0, b.words))]
+        views.append(("chars", slice(b.words, b.words + b.chars)))
+        if b.total > b.words + b.chars:
+            views.append(("dense", slice(b.words + b.chars, b.total)))
+        return views
+
+    def _fit_bases(self, matrix: Any, labels: np.ndarray) -> list[tuple[str, Any]]:
+        bases: list[tuple[str, Any]] = []
+        for name, columns in self._views():
+            svm = LinearSVC(C=self.c, class_weight="balanced", random_state=0)
+            bases.append((name, svm.fit(matrix[:, columns], labels)))
+        words = matrix[:, : self.blocks.words]
+        bases.append(("nb", ComplementNB(alpha=NB_ALPHA).fit(words, labels)))
+        return bases
+
+    def _scores(self, bases: list[tuple[str, Any]], matrix: Any) -> np.ndarray:
+        """Each base model's scores per class, side by side (n × 5·classes)."""
+        views = dict(self._views())
+        parts: list[np.ndarray] = []
+        for name, model in bases:
+            if name == "nb":
+                log_p = model.predict_log_proba(matrix[:, : self.blocks.words])
+                parts.append(log_p - log_p.mean(axis=1, keepdims=True))
+            else:
+                parts.append(model.decision_function(matrix[:, views[name]]))
+        return np.hstack(parts)
+
+    def fit(self, matrix: Any, labels: Sequence[str]) -> IntentStack:
+        """Fit the base models out of fold, the combiner on their scores, then the bases on all."""
+        y = np.asarray(labels)
+        self.classes_ = np.unique(y)
+        folds = _folds(y)
+        if folds >= CALIBRATION_FOLDS:
+            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+            out_of_fold: np.ndarray | None = None
+            for fit_rows, held_rows in splitter.split(np.zeros(len(y)), y):
+                scores = self._scores(
+                    self._fit_bases(matrix[fit_rows], y[fit_rows]), matrix[held_rows]
+                )
+                if out_of_fold is None:
+                    out_of_fold = np.zeros((len(y), scores.shape[1]))
+                out_of_fold[held_rows] = scores
+            meta = LogisticRegression(C=C_META, class_weight="balanced", max_iter=2000)
+            self.meta = meta.fit(out_of_fold, y)
+        self.bases = self._fit_bases(matrix, y)
+        if self.meta is not None:
+            self.weights, self.bias = self._collapse(self.meta)
+        return self
+
+    def _collapse(self, meta: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
+        """The whole stack as one linear map of the features (n_features × classes, bias).
+
+        Every base score is linear in the features (SVM decisions; the Naive Bayes log
+        probabilities centred per row, where the normaliser cancels), and so is the combiner's
+        input to its softmax: prediction costs one sparse product, like a single linear model.
+        """
+        views = dict(self._views())
+        columns: list[np.ndarray] = []
+        offsets: list[np.ndarray] = []
+        for name, model in self.bases:
+            weights = np.zeros((self.blocks.total, len(self.classes_)))
+            if name == "nb":
+                log_prob = model.feature_log_prob_.T  # words × classes
+                weights[: self.blocks.words] = log_prob - log_prob.mean(axis=1, keepdims=True)
+                offsets.append(np.zeros(len(self.classes_)))
+            else:
+                weights[views[name]] = model.coef_.T
+                offsets.append(model.intercept_)
+            columns.append(weights)
+        stacked = np.hstack(columns)  # features × (bases · classes)
+        combined = stacked @ meta.coef_.T
+        bias = np.concatenate(offsets) @ meta.coef_.T + meta.intercept_
+        return combined.astype(np.float32), bias.astype(np.float32)
+
+    def predict_proba(self, matrix: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(label index, probabilities) per row; the columns follow ``classes_``.
+
+        With too few examples per class for a sound combiner (tiny training sets), the SVM on
+        all features decides and a softmax of its scores stands in for the probabilities.
+        """
+        if self.meta is not None:
+            scores = np.asarray(matrix @ self.weights) + self.bias
+        else:
+            scores = np.asarray(self.bases[0][1].decision_function(matrix))
+        if scores.ndim == 1 or scores.shape[1] == 1:
+            # two classes: one score for the second; softmax of ∓s/2 is the sigmoid of s
+            half = scores.reshape(-1) / 2
+            scores = np.column_stack([-half, half])
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return np.argmax(scores, axis=1), exp / exp.sum(axis=1, keepdims=True)
 
 
 class IntentModel:
@@ -80,11 +225,13 @@ class IntentModel:
     def __init__(
         self,
         features: TextFeatures,
-        intent: CalibratedClassifierCV,
+        intent: IntentStack,
         actionable: CalibratedClassifierCV,
         trained_on: str,
         embedder: Embedder | None = None,
         embedding_weight: float = 0.0,
+        static_weight: float = STATIC_WEIGHT,
+        static: StaticVectors | None = None,
     ) -> None:
         self._features = features
         self._intent = intent
@@ -92,13 +239,22 @@ class IntentModel:
         self.trained_on = trained_on
         self.embedder = embedder
         self.embedding_weight = embedding_weight
+        self.static_weight = static_weight
+        self._static = static
 
     def _matrix(self, clipped: list[str], fit: bool = False) -> Any:
         matrix = self._features.fit_transform(clipped) if fit else self._features.transform(clipped)
-        if self.embedder is None:
+        blocks = [matrix]
+        if self.static_weight > 0:
+            static = self._static or default_static_vectors()
+            vectors = static.encode(clipped) * np.float32(self.static_weight)
+            blocks.append(sparse.csr_matrix(vectors))
+        if self.embedder is not None:
+            vectors = self.embedder.encode(clipped) * np.float32(self.embedding_weight)
+            blocks.append(sparse.csr_matrix(vectors))
+        if len(blocks) == 1:
             return matrix
-        dense = sparse.csr_matrix(self.embedder.encode(clipped) * self.embedding_weight)
-        return sparse.hstack([matrix, dense], format="csr")
+        return sparse.hstack(blocks, format="csr")
 
     @classmethod
     def train(
@@ -110,28 +266,36 @@ class IntentModel:
         c_actionable: float = C_ACTIONABLE,
         embedder: Embedder | None = None,
         embedding_weight: float = 1.0,
+        static_weight: float = STATIC_WEIGHT,
+        static: StaticVectors | None = None,
     ) -> IntentModel:
         """Fit both classifiers on labelled texts (deterministic for the same data).
 
-        With an ``embedder`` (the ``[ml]`` extra) the features also hold sentence embeddings,
-        scaled by ``embedding_weight``. Every class needs at least two examples.
+        ``static_weight`` scales the static word-piece vectors (0: none; ``static`` defaults to
+        the committed ones). With an ``embedder`` (the ``[ml]`` extra) the features also hold
+        sentence embeddings, scaled by ``embedding_weight``. Every class needs two examples.
         """
         unknown = set(intents) - set(INTENTS)
         if unknown:
             raise ValueError(f"unknown intents in training data: {sorted(unknown)}")
         clipped = _clip(texts)
         flags = [bool(a) for a in actionable]
+        features = TextFeatures()
         model = cls(
-            TextFeatures(),
-            _classifier(c_intent, intents),
+            features,
+            IntentStack(c_intent, _Blocks(0, 0, 0)),
             _classifier(c_actionable, flags),
             "",
             embedder,
             embedding_weight if embedder is not None else 0.0,
+            static_weight,
+            static,
         )
         # One feature space for both questions: the text is vectorised once per prediction.
         matrix = model._matrix(clipped, fit=True)
-        model._intent.fit(matrix, list(intents))
+        words = features.n_word_features
+        blocks = _Blocks(words, features.n_features - words, matrix.shape[1])
+        model._intent = IntentStack(c_intent, blocks).fit(matrix, list(intents))
         model._actionable.fit(matrix, flags)
         digest = hashlib.sha256("\n".join(clipped).encode()).hexdigest()[:16]
         model.trained_on = f"{len(clipped)} texts, sha256 {digest}"
@@ -142,19 +306,15 @@ class IntentModel:
         if not texts:
             return []
         matrix = self._matrix(_clip(texts))
-        p_intent = self._intent.predict_proba(matrix)
+        best, p_intent = self._intent.predict_proba(matrix)
         p_act = self._actionable.predict_proba(matrix)
         act_true = list(self._actionable.classes_).index(True)
         yes = p_act[:, act_true]
-        if self._intent.cv >= CALIBRATION_FOLDS:
-            best = np.argmax(p_intent, axis=1)
+        if self._actionable.cv >= CALIBRATION_FOLDS:
             says_yes = yes >= 0.5
         else:
-            # Too few examples per class for a sound sigmoid fit (tiny training sets): the SVMs
-            # decide the labels, the rough probabilities only give the confidence.
-            intent_svm: Any = self._intent.calibrated_classifiers_[0].estimator
+            # Too few examples for a sound sigmoid fit (tiny training sets): the SVM decides.
             actionable_svm: Any = self._actionable.calibrated_classifiers_[0].estimator
-            best = np.argmax(intent_svm.decision_function(matrix), axis=1)
             says_yes = (actionable_svm.decision_function(matrix) > 0) == (act_true == 1)
         confidence = np.round(p_intent[np.arange(len(best)), best], 4)
         labels = [str(label) for label in self._intent.classes_]
@@ -171,7 +331,11 @@ class IntentModel:
         ]
 
     def save(self, path: Path) -> str:
-        """Write the model to ``path``; returns the file's sha256."""
+        """Write the model to ``path``; returns the file's sha256.
+
+        Neither the MiniLM embedder nor the static vectors are pickled: the model records the
+        sha256 of the static vectors it was trained with, and loading checks it.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         payload: dict[str, Any] = {
             "format": MODEL_FORMAT,
@@ -179,8 +343,10 @@ class IntentModel:
             "intent": self._intent,
             "actionable": self._actionable,
             "trained_on": self.trained_on,
-            "embeddings": self.embedder is not None,  # the embedder itself is never pickled
+            "embeddings": self.embedder is not None,
             "embedding_weight": self.embedding_weight,
+            "static_weight": self.static_weight,
+            "static_sha256": STATIC_VECTORS_SHA256 if self._static is None else "custom",
         }
         joblib.dump(payload, path, compress=3)
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -194,6 +360,11 @@ class IntentModel:
                 f"{path}: not an intent model of format {MODEL_FORMAT} (built by another"
                 " version?); rebuild it with `townhall model train`"
             )
+        if payload["static_weight"] > 0 and payload["static_sha256"] != STATIC_VECTORS_SHA256:
+            raise ConfigError(
+                f"{path}: trained with other static vectors than the committed ones;"
+                " rebuild it with `townhall model train`"
+            )
         embedder: Embedder | None = None
         if payload["embeddings"]:
             from townhall.understand.embeddings import MiniLMEmbedder
@@ -206,4 +377,5 @@ class IntentModel:
             payload["trained_on"],
             embedder,
             float(payload["embedding_weight"]),
+            float(payload["static_weight"]),
         )
