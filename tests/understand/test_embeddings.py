@@ -30,6 +30,7 @@ from townhall.understand.embeddings import (
     default_static_vectors,
     read_safetensors,
 )
+from townhall.understand.features import tokenize
 from townhall.understand.intent import IntentModel
 
 needs_ml = pytest.mark.skipif(
@@ -38,7 +39,20 @@ needs_ml = pytest.mark.skipif(
 )
 ml_warnings = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 
-VOCAB = ["[PAD]", "[unused0]", "[UNK]", "un", "##break", "##able", "break", "cafe", "!", "##s"]
+VOCAB = [
+    "[PAD]",
+    "[unused0]",
+    "[UNK]",
+    "un",
+    "##break",
+    "##able",
+    "break",
+    "cafe",
+    "!",
+    "##s",
+    "#",
+    "@",
+]
 
 
 def tiny_vectors() -> StaticVectors:
@@ -54,6 +68,16 @@ def test_words_are_cut_into_word_pieces_by_longest_match():
     assert vectors.pieces("café") == (7,)  # accents folded, as the uncased tokenizer does
     assert vectors.pieces("xyz") == ()  # an unknown piece: the whole word has no vector
     assert vectors.pieces("b" * 101) == ()
+
+
+def test_the_intent_models_word_tokens_give_the_same_vectors_as_the_text():
+    vectors = tiny_vectors()
+    texts = ["#Unbreakable @café!", "@@break #", "un#breaks", "", "#" + "b" * 120]
+
+    from_tokens = vectors.encode_tokens([tokenize(t) for t in texts])
+
+    assert vectors.pieces("#unbreakable") == (10, 3, 4, 5)  # "#" then the word's pieces
+    assert np.array_equal(from_tokens, vectors.encode(texts))
 
 
 def test_a_text_vector_is_the_unit_mean_of_its_pieces():

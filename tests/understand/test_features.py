@@ -9,6 +9,7 @@ from townhall.understand.features import (
     TextFeatures,
     char_ngram_buckets,
     prepare_chars,
+    tokenize,
     word_ngrams,
 )
 
@@ -50,6 +51,15 @@ def test_word_ngrams_keep_mentions_hashtags_and_question_marks():
         "? ?",
         "? #help",
     ]
+
+
+def test_tokens_computed_once_give_the_same_features():
+    features = TextFeatures()
+    tokens = [tokenize(t) for t in TEXTS]
+    fitted = features.fit_transform(TEXTS, tokens).toarray()
+
+    assert np.array_equal(fitted, features.transform(TEXTS).toarray())
+    assert word_ngrams(TEXTS[1], 2, tokens[1]) == word_ngrams(TEXTS[1], 2)
 
 
 def test_a_row_does_not_depend_on_the_rest_of_the_batch():

@@ -201,6 +201,19 @@ def test_the_stack_predicts_with_one_linear_map_equal_to_its_combiner():
     assert np.allclose(collapsed.sum(axis=1), 1)
 
 
+def test_the_saved_stack_keeps_only_its_linear_map_and_predicts_the_same(tmp_path: Path):
+    texts, intents, actionable = zip(*TRAIN, strict=True)
+    more = [f"{t} ({n})" for n in range(2) for t in texts]
+    trained = IntentModel.train(more, list(intents) * 2, list(actionable) * 2)
+    trained.save(tmp_path / "m.joblib")
+    loaded = IntentModel.load(tmp_path / "m.joblib")
+
+    assert trained._intent.meta is not None and trained._intent.bases  # kept in memory
+    assert loaded._intent.bases == []  # the base models are folded into the saved map
+    probe = ["the app crashes when I log in", "refund please", "🙃", "#help @acme ??"]
+    assert loaded.predict(probe) == trained.predict(probe)
+
+
 def test_static_vectors_add_a_dense_block_and_can_be_left_out():
     texts, intents, actionable = zip(*TRAIN, strict=True)
     plain = IntentModel.train(texts, intents, actionable, static_weight=0.0)

@@ -27,13 +27,20 @@ from townhall.understand.dataset import (
     split,
     train_model,
 )
-from townhall.understand.intent import C_ACTIONABLE, C_INTENT, STATIC_WEIGHT, Embedder
+from townhall.understand.intent import (
+    C_ACTIONABLE,
+    C_INTENT,
+    NB_ALPHA,
+    STATIC_WEIGHT,
+    Embedder,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
 C_INTENT_CANDIDATES = (0.5, 1.0, 2.0)
 C_ACTIONABLE_CANDIDATES = (0.25, 0.5, 1.0)
 STATIC_WEIGHT_CANDIDATES = (0.0, 0.25, 0.5, 1.0)
+NB_ALPHA_CANDIDATES = (0.1, 0.3, 1.0)
 
 
 def _load(data: Path) -> tuple[list[Example], list[Example]]:
@@ -126,7 +133,8 @@ def _train(
 def tune(
     data: Annotated[Path, typer.Option(help="Folder with part_*.jsonl labelled posts.")] = DATA_DIR,
 ) -> None:
-    """Cross-validate regularisation and the static-vector scale on the train split only.
+    """Cross-validate regularisation, the static-vector scale and the complement Naive Bayes
+    smoothing on the train split only.
 
     Prints mean intent macro-F1 and actionable F1 over 5 folds for each candidate, so the
     constants in ``townhall/understand/intent.py`` can be checked after the data set grows
@@ -137,23 +145,34 @@ def tune(
         title=f"{CV_FOLDS}-fold CV on the train split ({len(train_set):,} posts)",
         title_justify="left",
     )
-    for column in ("C intent", "C actionable", "static scale", "intent macro-F1", "actionable F1"):
+    columns = ("C intent", "C act.", "static", "NB α")  # fits an 80-column terminal
+    for column in (*columns, "intent macro-F1", "actionable F1"):
         table.add_column(column, justify="right")
+    now = (C_INTENT, C_ACTIONABLE, STATIC_WEIGHT, NB_ALPHA)
     candidates = (
-        [(c, C_ACTIONABLE, STATIC_WEIGHT) for c in C_INTENT_CANDIDATES]
-        + [(C_INTENT, c, STATIC_WEIGHT) for c in C_ACTIONABLE_CANDIDATES if c != C_ACTIONABLE]
-        + [(C_INTENT, C_ACTIONABLE, w) for w in STATIC_WEIGHT_CANDIDATES if w != STATIC_WEIGHT]
+        [(c, *now[1:]) for c in C_INTENT_CANDIDATES]
+        + [(now[0], c, *now[2:]) for c in C_ACTIONABLE_CANDIDATES if c != C_ACTIONABLE]
+        + [(*now[:2], w, now[3]) for w in STATIC_WEIGHT_CANDIDATES if w != STATIC_WEIGHT]
+        + [(*now[:3], a) for a in NB_ALPHA_CANDIDATES if a != NB_ALPHA]
     )
-    for c_intent, c_actionable, static in candidates:
-        with err.status(f"C intent {c_intent:g}, C actionable {c_actionable:g}, static {static:g}"):
+    for c_intent, c_actionable, static, alpha in candidates:
+        with err.status(
+            f"C intent {c_intent:g}, C actionable {c_actionable:g}, static {static:g},"
+            f" NB alpha {alpha:g}"
+        ):
             macro, actionable = cross_validate(
-                train_set, c_intent=c_intent, c_actionable=c_actionable, static_weight=static
+                train_set,
+                c_intent=c_intent,
+                c_actionable=c_actionable,
+                static_weight=static,
+                nb_alpha=alpha,
             )
-        current = (c_intent, c_actionable, static) == (C_INTENT, C_ACTIONABLE, STATIC_WEIGHT)
+        current = (c_intent, c_actionable, static, alpha) == now
         table.add_row(
             f"{c_intent:g}{' (current)' if current else ''}",
             f"{c_actionable:g}",
             f"{static:g}",
+            f"{alpha:g}",
             f"{macro:.3f}",
             f"{actionable:.3f}",
         )

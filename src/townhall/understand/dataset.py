@@ -18,6 +18,7 @@ from townhall.understand.intent import (
     C_INTENT,
     EMBEDDING_WEIGHTS,
     MAX_CHARS,
+    NB_ALPHA,
     STATIC_WEIGHT,
     Embedder,
     IntentModel,
@@ -93,6 +94,7 @@ def train_model(
     c_actionable: float = C_ACTIONABLE,
     embedding_weight: float = 1.0,
     static_weight: float = STATIC_WEIGHT,
+    nb_alpha: float = NB_ALPHA,
 ) -> IntentModel:
     """Fit the intent model on ``examples`` (pass the train split only)."""
     return IntentModel.train(
@@ -104,6 +106,7 @@ def train_model(
         embedder=embedder,
         embedding_weight=embedding_weight,
         static_weight=static_weight,
+        nb_alpha=nb_alpha,
     )
 
 
@@ -137,6 +140,7 @@ def cross_validate(
     c_actionable: float = C_ACTIONABLE,
     embedding_weight: float = 1.0,
     static_weight: float = STATIC_WEIGHT,
+    nb_alpha: float = NB_ALPHA,
 ) -> tuple[float, float]:
     """Mean (intent macro-F1, actionable F1) over stratified folds of ``examples``.
 
@@ -155,6 +159,7 @@ def cross_validate(
             c_actionable=c_actionable,
             embedding_weight=embedding_weight,
             static_weight=static_weight,
+            nb_alpha=nb_alpha,
         )
         report = evaluate(model, [examples[i] for i in held_rows])
         macro.append(report.macro_f1)

@@ -127,7 +127,13 @@ class StaticVectors:
         return self._words[word]
 
     def _split(self, word: str) -> tuple[int, ...]:
-        """Greedy longest-match word pieces of ``word``, accents folded (WordPiece)."""
+        """Greedy longest-match word pieces of ``word``, accents folded (WordPiece).
+
+        A ``#hashtag`` or ``@mention`` token (``features.tokenize``) is the symbol's pieces
+        followed by the word's, exactly as BERT's basic tokenisation splits it.
+        """
+        if len(word) > 1 and word[0] in "#@":
+            return self._words[word[0]] + self._words[word[1:]]
         folded = _fold(word)
         ids: list[int] = []
         start, n = 0, len(folded)
@@ -147,9 +153,16 @@ class StaticVectors:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length row per text (float32; all zeros when no piece is known)."""
-        lookup = self._words.__getitem__
         findall = _SPLIT.findall
-        per_text = [list(chain.from_iterable(map(lookup, findall(t.lower())))) for t in texts]
+        return self.encode_tokens([findall(t.lower()) for t in texts])
+
+    def encode_tokens(self, tokens: Sequence[Sequence[str]]) -> np.ndarray:
+        """``encode`` of texts already cut into lower-cased tokens: either BERT's basic split
+        (``\\w+`` runs and single symbols) or ``features.tokenize``'s, whose ``#tag`` and
+        ``@name`` tokens give the same pieces as ``#``, ``tag``. Lets the intent model cut each
+        text once for its n-grams and its vectors."""
+        lookup = self._words.__getitem__
+        per_text = [list(chain.from_iterable(map(lookup, words))) for words in tokens]
         lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
         columns = np.fromiter(
             chain.from_iterable(per_text), dtype=np.int64, count=int(lengths.sum())
@@ -157,7 +170,7 @@ class StaticVectors:
         indptr = np.concatenate([[0], np.cumsum(lengths)])
         counts = sparse.csr_matrix(
             (np.ones(len(columns), dtype=np.float32), columns, indptr),
-            shape=(len(texts), len(self._vectors)),
+            shape=(len(tokens), len(self._vectors)),
         )
         pooled = np.asarray(counts @ self._vectors, dtype=np.float32)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

@@ -67,9 +67,20 @@ def char_ngram_buckets(texts: Sequence[str], low: int, high: int) -> tuple[np.nd
     return np.concatenate(rows), np.concatenate(buckets)
 
 
-def word_ngrams(text: str, high: int) -> list[str]:
-    """Word 1..``high``-grams of a lower-cased text, joined by a space."""
-    tokens = _WORD.findall(text.lower())
+def tokenize(text: str) -> list[str]:
+    """The word tokens of a text, lower-cased: words, #hashtags and @mentions, symbols alone.
+
+    Computed once per text and shared: the word n-grams are built from them, and the static
+    word-piece vectors read them too (``StaticVectors.encode_tokens``).
+    """
+    return _WORD.findall(text.lower())
+
+
+def word_ngrams(text: str, high: int, tokens: list[str] | None = None) -> list[str]:
+    """Word 1..``high``-grams of a lower-cased text, joined by a space (``tokens``: the text's
+    ``tokenize``, when already computed)."""
+    if tokens is None:
+        tokens = tokenize(text)
     grams = list(tokens)
     for n in range(2, high + 1):
         grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
@@ -121,8 +132,13 @@ class TextFeatures:
         """Columns of the matrices ``transform`` returns."""
         return len(self._char_idf) + len(self._word_idf)
 
-    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """Learn vocabulary and idf from ``texts``; return their feature matrix."""
+    def fit_transform(
+        self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None
+    ) -> sparse.csr_matrix:
+        """Learn vocabulary and idf from ``texts``; return their feature matrix (``tokens``: each
+        text's ``tokenize``, when already computed)."""
+        if tokens is None:
+            tokens = [tokenize(t) for t in texts]
         n = len(texts)
         rows, buckets = char_ngram_buckets([prepare_chars(t) for t in texts], *self.char_range)
         pairs = np.unique(rows.astype(np.int64) << HASH_BITS | buckets)
@@ -133,17 +149,22 @@ class TextFeatures:
         self._char_idf = _idf(df[kept], n)
 
         counts: dict[str, int] = {}
-        for text in texts:
-            for gram in set(word_ngrams(text, self.word_max_n)):
+        for text, words in zip(texts, tokens, strict=True):
+            for gram in set(word_ngrams(text, self.word_max_n, words)):
                 counts[gram] = counts.get(gram, 0) + 1
         vocabulary = sorted(g for g, c in counts.items() if c >= self.word_min_df)
         self._words = {g: i for i, g in enumerate(vocabulary)}
         self._word_idf = _idf(np.array([counts[g] for g in vocabulary], dtype=np.float64), n)
-        return self.transform(texts)
+        return self.transform(texts, tokens)
 
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """Feature matrix (float32 CSR, one row per text) on the learnt vocabulary."""
+    def transform(
+        self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None
+    ) -> sparse.csr_matrix:
+        """Feature matrix (float32 CSR, one row per text) on the learnt vocabulary (``tokens``:
+        each text's ``tokenize``, when already computed)."""
         n = len(texts)
+        if tokens is None:
+            tokens = [tokenize(t) for t in texts]
         rows, buckets = char_ngram_buckets([prepare_chars(t) for t in texts], *self.char_range)
         columns = self._char_columns[buckets]
         known = columns >= 0
@@ -151,11 +172,12 @@ class TextFeatures:
         if self.char_weight != 1.0:
             chars.data *= np.float32(self.char_weight)
 
-        words = self._words
+        vocabulary = self._words
         word_rows: list[int] = []
         word_columns: list[int] = []
-        for row, text in enumerate(texts):
-            found = [c for c in map(words.get, word_ngrams(text, self.word_max_n)) if c is not None]
+        for row, (text, words) in enumerate(zip(texts, tokens, strict=True)):
+            grams = word_ngrams(text, self.word_max_n, words)
+            found = [c for c in map(vocabulary.get, grams) if c is not None]
             word_rows.extend([row] * len(found))
             word_columns.extend(found)
         word_block = _tfidf(
