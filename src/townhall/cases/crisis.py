@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from townhall.audit import SYSTEM, record
@@ -30,7 +31,7 @@ from townhall.models import (
     Role,
     User,
 )
-from townhall.org.policy import Policy
+from townhall.org.policy import Policy, Product
 from townhall.radar.alerts import Alert, rank
 
 MAX_TEXT = 10_000
@@ -82,17 +83,21 @@ class Members:
     customer_contact: str
 
 
+def product_of(policy: Policy, topic: str | None) -> Product | None:
+    """The policy's product a ``product:<id>`` topic names (None for other topics)."""
+    if not topic or not topic.startswith("product:"):
+        return None
+    product_id = topic.split(":", 1)[1]
+    return next((p for p in policy.brand.products if p.id == product_id), None)
+
+
 def members_for(policy: Policy, topic: str | None) -> Members:
     """PR (the lead of ``crisis_management``) leads; customer service, the product's QA owner
     and the policy's legal department join."""
     lead = policy.leads("crisis_management")[0]
     contact = policy.leads("customer_issues")[0]
-    qa = contact
-    if topic and topic.startswith("product:"):
-        product_id = topic.split(":", 1)[1]
-        for product in policy.brand.products:
-            if product.id == product_id:
-                qa = product.qa_owner
+    product = product_of(policy, topic)
+    qa = product.qa_owner if product else contact
     joined = [lead, contact, qa]
     if policy.crisis.legal_department:
         joined.append(policy.crisis.legal_department)
@@ -186,10 +191,8 @@ def open_room(
 
 def room_title(session: Session, policy: Policy, story: str, topic: str | None) -> str:
     """``ACME AirFry 5: “Has anyone else had this happen?? My AirFry 5 basket…”``."""
-    subject = topic or "Story"
-    if topic and topic.startswith("product:"):
-        product_id = topic.split(":", 1)[1]
-        subject = next((p.name for p in policy.brand.products if p.id == product_id), topic)
+    product = product_of(policy, topic)
+    subject = product.name if product else topic or "Story"
     text = session.scalar(select(PostRecord.text).where(PostRecord.post_id == story)) or story
     words = " ".join(text.split())
     quote = words if len(words) <= 70 else words[:69].rsplit(" ", 1)[0] + "…"
@@ -256,19 +259,23 @@ def room_posts(session: Session, room: CrisisRoom, limit: int = MAX_TIMELINE) ->
     return sorted(posts.values(), key=lambda p: p.created_at)[:limit]
 
 
-def attach_story_items(session: Session, room: CrisisRoom) -> int:
-    """Put the items of the room's posts in the room; how many were attached."""
-    pks = [p.id for p in room_posts(session, room)]
-    if not pks:
-        return 0
+def attach_items(session: Session, room_id: int, post_pks: Sequence[int] | Select[Any]) -> int:
+    """Put the items of these posts (row ids, or a query of them) in the room, unless they are
+    in one already; how many were attached."""
     items = session.scalars(
-        select(Item).where(Item.post_pk.in_(pks), Item.crisis_id.is_(None))
+        select(Item).where(Item.post_pk.in_(post_pks), Item.crisis_id.is_(None))
     ).unique()
     n = 0
     for item in items:
-        item.crisis_id = room.id
+        item.crisis_id = room_id
         n += 1
     return n
+
+
+def attach_story_items(session: Session, room: CrisisRoom) -> int:
+    """Put the items of the room's posts in the room; how many were attached."""
+    pks = [p.id for p in room_posts(session, room)]
+    return attach_items(session, room.id, pks) if pks else 0
 
 
 def attach_posts(session: Session, room: CrisisRoom, post_ids: Sequence[str]) -> int:
@@ -276,14 +283,7 @@ def attach_posts(session: Session, room: CrisisRoom, post_ids: Sequence[str]) ->
     if not post_ids:
         return 0
     pks = select(PostRecord.id).where(PostRecord.post_id.in_(list(post_ids)))
-    items = session.scalars(
-        select(Item).where(Item.post_pk.in_(pks), Item.crisis_id.is_(None))
-    ).unique()
-    n = 0
-    for item in items:
-        item.crisis_id = room.id
-        n += 1
-    return n
+    return attach_items(session, room.id, pks)
 
 
 def root_of(session: Session, post: PostRecord, depth: int = 20) -> str:

@@ -17,6 +17,10 @@ MAX_REPLIES = 50
 """Replies shown under a post on its detail page."""
 
 
+BREACHED = Item.first_response_breached_at.is_not(None) | Item.resolution_breached_at.is_not(None)
+"""An item one of whose SLA clocks ran out."""
+
+
 def _filtered(query: Select[Item], flt: InboxFilter) -> Select[Item]:
     query = query.join(Item.post)
     if flt.department:
@@ -34,9 +38,7 @@ def _filtered(query: Select[Item], flt: InboxFilter) -> Select[Item]:
     if flt.unassigned:
         query = query.where(Item.assignee_id.is_(None))
     if flt.breached:
-        query = query.where(
-            Item.first_response_breached_at.is_not(None) | Item.resolution_breached_at.is_not(None)
-        )
+        query = query.where(BREACHED)
     if flt.text:
         needle = flt.text.lower()
         # autoescape makes % and _ in the search literal characters on every backend.
@@ -249,10 +251,7 @@ def queue_counts(session: Session) -> dict[str, dict[str, int]]:
             Item.department,
             func.count(Item.id),
             func.count(Item.id).filter(Item.assignee_id.is_(None)),
-            func.count(Item.id).filter(
-                Item.first_response_breached_at.is_not(None)
-                | Item.resolution_breached_at.is_not(None)
-            ),
+            func.count(Item.id).filter(BREACHED),
         )
         .where(open_)
         .group_by(Item.department)

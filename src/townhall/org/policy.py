@@ -184,6 +184,13 @@ class Policy(PolicyModel):
                 return dept
         raise KeyError(department_id)
 
+    def department_timezone(self, department_id: str) -> str:
+        """The time zone a department's hours are read in: its own, else the policy's."""
+        try:
+            return self.department(department_id).timezone or self.timezone
+        except KeyError:
+            return self.timezone
+
     def channel(self, channel_id: str) -> Channel:
         """The channel with this id; raises KeyError if there is none."""
         for channel in self.channels:

@@ -178,11 +178,7 @@ class Pipeline:
                 if story in rooms:
                     by_room.setdefault(rooms[story], []).append(row_id)
             for room_id, pks in by_room.items():
-                session.execute(
-                    ITEMS.update()
-                    .where(ITEMS.c.post_pk.in_(pks), ITEMS.c.crisis_id.is_(None))
-                    .values(crisis_id=room_id)
-                )
+                crisis.attach_items(session, room_id, pks)
         return len(alerts)
 
     def _store_new(self, session: Session, posts: list[Post], now: datetime) -> list[Stored]:

@@ -159,7 +159,7 @@ def candidates_for(
                 capacity=person.capacity if person else DEFAULT_CAPACITY,
                 working_hours=hours,
                 working_days=tuple(days) if days else DEFAULT_WORKING_DAYS,
-                timezone=dept.timezone or policy.timezone,
+                timezone=policy.department_timezone(department),
                 out_of_office_until=login.out_of_office_until,
             )
         )

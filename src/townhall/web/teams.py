@@ -54,18 +54,10 @@ def teams_page(request: Request, session: DbSession, user: CurrentUser) -> Respo
         "departments": departments,
         "department_name": web.department_name,
         "me": me,
-        "timezone": _zone_of(request, user.department),
+        "timezone": state(request).policy.department_timezone(user.department),
         "window_days": BREACH_WINDOW.days,
     }
     return web.templates.TemplateResponse(request, "teams.html", context)
-
-
-def _zone_of(request: Request, department: str) -> str:
-    policy = state(request).policy
-    try:
-        return policy.department(department).timezone or policy.timezone
-    except KeyError:
-        return policy.timezone
 
 
 @router.post("/away", dependencies=csrf)
@@ -81,7 +73,9 @@ def away(
     except ValueError:
         raise InputError(f"Not a date and time: {until!r} (expected YYYY-MM-DDTHH:MM).") from None
     if local.tzinfo is None:
-        local = local.replace(tzinfo=zoneinfo.ZoneInfo(_zone_of(request, user.department)))
+        local = local.replace(
+            tzinfo=zoneinfo.ZoneInfo(state(request).policy.department_timezone(user.department))
+        )
     service.set_out_of_office(session, user.id, local, actor=user, now=state(request).clock())
     return RedirectResponse("/teams", status_code=303)
 
