@@ -25,18 +25,9 @@ from townhall.org.alerts import AlertPolicy
 from townhall.posts import Post
 from townhall.radar.alerts import Alert
 from townhall.radar.forecast import Forecast
-from townhall.radar.notify import (
-    Delivery,
-    DeliveryStatus,
-    Notifier,
-    SmtpServer,
-    TrafficSpike,
-    expected_extra_visits,
-    one_line,
-    render_email,
-    render_webhook,
-    traffic_spike,
-)
+from townhall.radar.notify import Delivery, DeliveryStatus, Notifier, SmtpServer
+from townhall.radar.render import one_line, render_email, render_webhook
+from townhall.radar.traffic import TrafficSpike, expected_extra_visits, traffic_spike
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,30 +1,23 @@
-"""Alert delivery: the traffic-spike estimate, e-mail and webhook rendering, and ``Notifier``.
+"""Alert delivery: ``Notifier`` sends alerts by e-mail (SMTP) and webhooks (HTTP).
 
-* ``traffic_spike`` (pure) turns a spread forecast into expected extra site visits and, above
-  the policy's threshold, a ``TrafficSpike`` alert for IT.
-* ``render_email`` / ``render_webhook`` (pure) format an alert and its posts. Post texts and
-  authors are attacker-controlled: escaped in HTML and Slack text, kept off header lines.
-* ``Notifier`` sends an alert to every channel of the policy's ``alerts:`` section whose kinds
-  and severity match, over SMTP and HTTP, retrying transient failures with exponential backoff.
-  It never raises: each channel gets a ``Delivery`` (delivered, failed with a reason, skipped).
-  Vendor errors are translated at this boundary into ``ChannelError`` subclasses
-  (unavailable: retried; auth: a human must fix credentials; rejected: not retried).
+``Notifier`` sends an alert to every channel of the policy's ``alerts:`` section whose kinds and
+severity match, retrying transient failures with exponential backoff. It never raises: each
+channel gets a ``Delivery`` (delivered, failed with a reason, skipped). Vendor errors are
+translated at this boundary into ``ChannelError`` subclasses (unavailable: retried; auth: a
+human must fix credentials; rejected: not retried). What is sent comes from
+``townhall.radar.render``; the traffic-spike alert from ``townhall.radar.traffic``.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import logging
-import math
 import smtplib
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from enum import StrEnum
 from functools import partial
 from types import TracebackType
@@ -42,318 +35,16 @@ from townhall.errors import (
     ChannelUnavailableError,
     ConfigError,
 )
-from townhall.org.alerts import AlertPolicy, EmailAlerts, Webhook, WebhookFormat
+from townhall.org.alerts import AlertPolicy, EmailAlerts, Webhook
 from townhall.posts import Post
-from townhall.radar.alerts import Alert, rank
-from townhall.radar.bursts import Severity
-from townhall.radar.forecast import Forecast
+from townhall.radar.alerts import rank
+from townhall.radar.render import one_line, render_email, render_webhook
+from townhall.radar.traffic import Notice
 
 logger = logging.getLogger(__name__)
 
-KIND_LABELS: dict[str, str] = {
-    "crisis": "crisis",
-    "burst": "complaint burst",
-    "viral_post": "viral post",
-    "traffic_spike": "traffic spike",
-}
-MAX_POSTS_SHOWN = 5
-"""Posts quoted in an e-mail or chat message (the rest are listed by id)."""
-MAX_POST_CHARS = 500
-"""Characters of a post's text quoted in an e-mail or chat message."""
-MAX_SUBJECT_CHARS = 200
-"""Characters of an e-mail subject line."""
 DEFAULT_BACKOFF = 1.0
 """Seconds before the first retry, doubled each time, plus up to this much jitter; 16× at most."""
-
-
-# -- the traffic spike --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TrafficEstimate:
-    """Reshares still to come and the site visits they bring, each with its 80% interval."""
-
-    remaining_reshares: float
-    remaining_interval: tuple[float, float]
-    extra_visits: float
-    extra_visits_interval: tuple[float, float]
-
-
-@dataclass(frozen=True)
-class TrafficSpike:
-    """An alert for IT: a post's forecast spread implies a traffic spike on the site.
-
-    ``extra_visits`` (site visits over the rest of the post's spread) and its 80% interval come
-    from the forecast's reshares still to come × ``clicks_per_reshare`` (visits per reshare).
-    """
-
-    at: datetime
-    severity: Severity
-    topic: str | None
-    post_ids: tuple[str, ...]
-    why: str
-    extra_visits: float
-    extra_visits_interval: tuple[float, float]
-    clicks_per_reshare: float
-    story: str = ""
-    kind: Literal["traffic_spike"] = "traffic_spike"
-
-    def to_json(self) -> dict[str, Any]:
-        """The Alerts JSONL object plus ``extra_visits``, its interval and the clicks figure."""
-        lo, hi = self.extra_visits_interval
-        return {
-            "at": _utc(self.at).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "kind": self.kind,
-            "topic": self.topic,
-            "severity": self.severity,
-            "post_ids": list(self.post_ids),
-            "why": self.why,
-            "extra_visits": round(self.extra_visits),
-            # rounded first so float noise (250.00000000001) does not widen the interval
-            "extra_visits_interval": [math.floor(round(lo, 6)), math.ceil(round(hi, 6))],
-            "clicks_per_reshare": self.clicks_per_reshare,
-        }
-
-
-Notice = Alert | TrafficSpike
-"""Anything ``Notifier`` delivers: a radar ``Alert`` or a ``TrafficSpike``."""
-
-
-def expected_extra_visits(
-    forecast: Forecast, observed_so_far: int, clicks_per_reshare: float
-) -> TrafficEstimate:
-    """Site visits still to come: (forecast final − reshares seen) × visits per reshare.
-
-    ``observed_so_far`` is the reshares already seen (their visits have happened);
-    ``clicks_per_reshare`` is site visits per reshare. Counts are over the rest of the post's
-    spread (the forecast's 7-day horizon), not per hour. Raises ValueError on a non-finite
-    forecast or a clicks figure that is not positive.
-    """
-    if not (clicks_per_reshare > 0 and math.isfinite(clicks_per_reshare)):
-        raise ValueError(f"clicks_per_reshare must be a positive number, not {clicks_per_reshare}")
-    lo, hi = forecast.interval
-    if not all(math.isfinite(v) for v in (forecast.predicted_final, lo, hi)):
-        raise ValueError("the forecast is not finite")
-    seen = max(observed_so_far, 0)
-    remaining = max(forecast.predicted_final - seen, 0.0)
-    interval = (max(lo - seen, 0.0), max(hi - seen, 0.0))
-    return TrafficEstimate(
-        remaining_reshares=remaining,
-        remaining_interval=interval,
-        extra_visits=remaining * clicks_per_reshare,
-        extra_visits_interval=(interval[0] * clicks_per_reshare, interval[1] * clicks_per_reshare),
-    )
-
-
-def traffic_spike(
-    forecast: Forecast,
-    observed_so_far: int,
-    clicks_per_reshare: float,
-    *,
-    notify_at_least: float,
-    at: datetime,
-    post_ids: Sequence[str],
-    site_visits_per_hour: float | None = None,
-    topic: str | None = None,
-    story: str = "",
-) -> TrafficSpike | None:
-    """A ``TrafficSpike`` when the expected extra site visits reach ``notify_at_least`` visits.
-
-    Severity: ``watch`` when the median estimate reaches the threshold, ``warning`` when the
-    interval's low end does too (≈ 90% likely), ``critical`` when the low end also reaches
-    ``site_visits_per_hour`` (visits/hour: a normal hour's load on top). ``at`` is when the
-    forecast was made; see ``expected_extra_visits`` for the units.
-    """
-    estimate = expected_extra_visits(forecast, observed_so_far, clicks_per_reshare)
-    if estimate.extra_visits < notify_at_least:
-        return None
-    low = estimate.extra_visits_interval[0]
-    severity: Severity = "watch"
-    if low >= notify_at_least:
-        severity = "warning"
-        if site_visits_per_hour is not None and low >= site_visits_per_hour:
-            severity = "critical"
-    lo, hi = forecast.interval
-    v_lo, v_hi = estimate.extra_visits_interval
-    why = (
-        f"forecast {forecast.predicted_final:,.0f} reshares (80%: {lo:,.0f}–{hi:,.0f}), "
-        f"{max(observed_so_far, 0):,} seen: {estimate.remaining_reshares:,.0f} more × "
-        f"{clicks_per_reshare:g} clicks per reshare ≈ {estimate.extra_visits:,.0f} extra site "
-        f"visits (80%: {v_lo:,.0f}–{v_hi:,.0f}; IT is told from {notify_at_least:,.0f})"
-    )
-    if site_visits_per_hour:
-        why += (
-            f"; {estimate.extra_visits / site_visits_per_hour:.1f}× a normal hour "
-            f"({site_visits_per_hour:,.0f} visits/hour)"
-        )
-    return TrafficSpike(
-        at=at,
-        severity=severity,
-        topic=topic,
-        post_ids=tuple(post_ids),
-        why=why,
-        extra_visits=estimate.extra_visits,
-        extra_visits_interval=estimate.extra_visits_interval,
-        clicks_per_reshare=clicks_per_reshare,
-        story=story,
-    )
-
-
-# -- rendering ------------------------------------------------------------------------------------
-def one_line(text: str, limit: int) -> str:
-    """``text`` safe for a header or a list line: no CR/LF or control characters, ≤ ``limit``."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _utc(at: datetime) -> datetime:
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-def headline(notice: Notice) -> str:
-    """``CRITICAL crisis: product:airfry_5`` (not escaped)."""
-    label = KIND_LABELS.get(notice.kind, notice.kind)
-    return f"{notice.severity.upper()} {label}: {notice.topic or 'no topic'}"
-
-
-def subject(notice: Notice) -> str:
-    """The e-mail subject: one line, at most ``MAX_SUBJECT_CHARS`` characters."""
-    # An ASCII separator: mail readers put a stray space around an encoded word like "—".
-    return one_line(f"[Townhall] {headline(notice)} - {notice.why}", MAX_SUBJECT_CHARS)
-
-
-def _when(notice: Notice) -> str:
-    return _utc(notice.at).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _author(post: Post) -> str:
-    name = post.author.name
-    return f"{name} ({post.author.handle})" if name else post.author.handle
-
-
-def _web_url(url: str | None) -> str | None:
-    # Only http(s) links become links: a post's `javascript:` URL must never be clickable.
-    if url and urlsplit(url).scheme.lower() in ("http", "https"):
-        return url
-    return None
-
-
-def _post_text(post: Post) -> str:
-    return one_line(post.text, MAX_POST_CHARS)
-
-
-def _more(posts: Sequence[Post], notice: Notice) -> int:
-    return max(len(notice.post_ids), len(posts)) - min(len(posts), MAX_POSTS_SHOWN)
-
-
-def email_text(notice: Notice, posts: Sequence[Post]) -> str:
-    """The plain-text e-mail body."""
-    lines = [headline(notice), f"When: {_when(notice)}", f"Why: {notice.why}", ""]
-    if posts:
-        lines.append("Posts:")
-        for post in posts[:MAX_POSTS_SHOWN]:
-            lines.append(f"- {one_line(_author(post), 200)} ({post.id}): {_post_text(post)}")
-            url = _web_url(post.url)
-            if url:
-                lines.append(f"  {one_line(url, 2048)}")
-        more = _more(posts, notice)
-        if more > 0:
-            lines.append(f"- and {more} more")
-        lines.append("")
-    lines.append(f"Post ids: {', '.join(notice.post_ids) or 'none'}")
-    lines.append("")
-    lines.append("Sent by Townhall's crisis radar.")
-    return "\n".join(lines) + "\n"
-
-
-def email_html(notice: Notice, posts: Sequence[Post]) -> str:
-    """The HTML e-mail body; every value from the alert or a post is escaped."""
-
-    def esc(text: str) -> str:
-        return html.escape(text, quote=True)
-
-    parts = [
-        "<!DOCTYPE html>",
-        '<html><body style="font-family: sans-serif">',
-        f"<h2>{esc(headline(notice))}</h2>",
-        f"<p><b>When:</b> {esc(_when(notice))}<br><b>Why:</b> {esc(notice.why)}</p>",
-    ]
-    if posts:
-        parts.append("<ul>")
-        for post in posts[:MAX_POSTS_SHOWN]:
-            item = f"<li><b>{esc(_author(post))}</b> ({esc(post.id)})<br>{esc(_post_text(post))}"
-            url = _web_url(post.url)
-            if url:
-                item += f'<br><a href="{esc(url)}">{esc(url)}</a>'
-            parts.append(item + "</li>")
-        more = _more(posts, notice)
-        if more > 0:
-            parts.append(f"<li>and {more} more</li>")
-        parts.append("</ul>")
-    parts.append(f"<p>Post ids: {esc(', '.join(notice.post_ids) or 'none')}</p>")
-    parts.append("<p><small>Sent by Townhall's crisis radar.</small></p>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def render_email(
-    notice: Notice,
-    posts: Sequence[Post],
-    *,
-    sender: str,
-    recipients: Sequence[str],
-    now: datetime,
-) -> EmailMessage:
-    """The alert e-mail: plain text with an HTML alternative; ``now`` is the Date header."""
-    message = EmailMessage()
-    message["From"] = one_line(sender, 320)
-    message["To"] = ", ".join(one_line(r, 320) for r in recipients)
-    message["Subject"] = subject(notice)
-    message["Date"] = format_datetime(_utc(now))
-    message["Message-ID"] = make_msgid("townhall", domain=sender.rpartition("@")[2] or None)
-    # RFC 3834: tells auto-responders (out of office) not to answer.
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Townhall-Kind"] = notice.kind
-    message["X-Townhall-Severity"] = notice.severity
-    message.set_content(email_text(notice, posts))
-    message.add_alternative(email_html(notice, posts), subtype="html")
-    return message
-
-
-def slack_escape(text: str) -> str:
-    """Slack's escaping of message text: ``&``, ``<`` and ``>`` (so no mentions or links)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_text(notice: Notice, posts: Sequence[Post]) -> str:
-    """The Slack message text (mrkdwn), every value escaped."""
-    lines = [f"*{slack_escape(headline(notice))}*", f"{_when(notice)} · {slack_escape(notice.why)}"]
-    for post in posts[:MAX_POSTS_SHOWN]:
-        line = f"• {slack_escape(one_line(_author(post), 200))}: {slack_escape(_post_text(post))}"
-        url = _web_url(post.url)
-        if url:
-            line += f" {slack_escape(one_line(url, 2048))}"
-        lines.append(line)
-    more = _more(posts, notice)
-    if posts and more > 0:
-        lines.append(f"• and {more} more")
-    return "\n".join(lines)
-
-
-def render_webhook(notice: Notice, posts: Sequence[Post], fmt: WebhookFormat) -> dict[str, Any]:
-    """The webhook JSON: ``generic`` is the alert's JSON plus ``posts``; ``slack`` is ``text``."""
-    if fmt == "slack":
-        return {"text": slack_text(notice, posts)}
-    body = notice.to_json()
-    body["posts"] = [
-        {
-            "id": post.id,
-            "channel": post.channel,
-            "author": {"handle": post.author.handle, "name": post.author.name},
-            "text": post.text,
-            "url": post.url,
-        }
-        for post in posts[:MAX_POSTS_SHOWN]
-    ]
-    return body
 
 
 # -- delivery -------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from townhall.models import AlertRecord, PostRecord
 from townhall.org.policy import Policy
 from townhall.radar.alerts import Alert, rank
 from townhall.radar.forecast import Forecast
-from townhall.radar.notify import Delivery, Notice, TrafficSpike, traffic_spike
+from townhall.radar.notify import Delivery
+from townhall.radar.traffic import Notice, TrafficSpike, traffic_spike
 
 BATCH = 50
 """Alerts sent per pass."""
