@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support import NOON, REACH, facts
 from townhall.org.fields import WEEKDAYS, fold_keyword
 from townhall.org.policy import Policy
 from townhall.org.routing import Routing, RoutingRule
@@ -18,28 +19,6 @@ from townhall.posts import Post
 from townhall.routing.rules import RouteFacts, route
 from townhall.understand.enrich import Enrichment
 from townhall.understand.labels import INTENTS, SENTIMENTS
-
-NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday
-REACH = ("nano", "micro", "mid", "macro", "mega")
-
-
-def facts(**overrides: Any) -> RouteFacts:
-    base = RouteFacts(
-        intent="other",
-        sentiment="neutral",
-        actionable=False,
-        toxicity=0.0,
-        topics=(),
-        language="en",
-        country="GB",
-        reach="nano",
-        verified=False,
-        channel="mastodon",
-        group=None,
-        text="",
-        created_at=NOON,
-    )
-    return replace(base, **overrides)
 
 
 def with_routing(policy: Policy, routing: dict[str, Any], timezone: str = "UTC") -> Policy:

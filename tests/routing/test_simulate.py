@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support import NOON, REACH, facts
 from townhall.org.policy import Policy
-from townhall.routing.rules import RouteFacts, route
+from townhall.routing.rules import route
 from townhall.routing.simulate import (
     EXCERPT_CHARS,
     Count,
@@ -20,28 +21,6 @@ from townhall.routing.simulate import (
     simulate,
 )
 from townhall.understand.labels import INTENTS, SENTIMENTS
-
-NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday
-REACH = ("nano", "micro", "mid", "macro", "mega")
-
-
-def facts(**overrides: Any) -> RouteFacts:
-    base = RouteFacts(
-        intent="other",
-        sentiment="neutral",
-        actionable=False,
-        toxicity=0.0,
-        topics=(),
-        language="en",
-        country="GB",
-        reach="nano",
-        verified=False,
-        channel="mastodon",
-        group=None,
-        text="",
-        created_at=NOON,
-    )
-    return replace(base, **overrides)
 
 
 def edited(policy: Policy, rule_id: str, **then: Any) -> Policy:
