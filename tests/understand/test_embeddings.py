@@ -120,11 +120,15 @@ def test_safetensors_are_read_without_the_safetensors_package(tmp_path: Path):
         read_safetensors(tmp_path / "m.safetensors", "missing")
 
 
+def fake_model_folder(folder: Path, vocabulary: list[str]) -> None:
+    """A MiniLM-like folder: ``vocab.txt`` and random 6-dimensional input embeddings."""
+    matrix = np.random.default_rng(0).normal(size=(len(vocabulary), 6)).astype(np.float32)
+    (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    write_safetensors(folder / "model.safetensors", {"embeddings.word_embeddings.weight": matrix})
+
+
 def test_vectors_are_built_by_pca_without_special_tokens_and_round_trip(tmp_path: Path):
-    rng = np.random.default_rng(0)
-    matrix = rng.normal(size=(len(VOCAB), 6)).astype(np.float32)
-    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    write_safetensors(tmp_path / "model.safetensors", {"embeddings.word_embeddings.weight": matrix})
+    fake_model_folder(tmp_path, VOCAB)
 
     built = build_static_vectors(tmp_path, dimensions=3)
     digest = built.save(tmp_path / "v.npz")
@@ -161,10 +165,7 @@ def test_a_distilled_vector_is_the_models_output_for_the_piece_alone():
 
 
 def test_distilled_vectors_are_appended_to_the_input_embeddings(tmp_path: Path):
-    rng = np.random.default_rng(0)
-    matrix = rng.normal(size=(len(VOCAB_WITH_MARKERS), 6)).astype(np.float32)
-    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB_WITH_MARKERS) + "\n", encoding="utf-8")
-    write_safetensors(tmp_path / "model.safetensors", {"embeddings.word_embeddings.weight": matrix})
+    fake_model_folder(tmp_path, VOCAB_WITH_MARKERS)
 
     plain = build_static_vectors(tmp_path, dimensions=5)
     both = build_static_vectors(tmp_path, dimensions=5, encode=fake_sentence_transformer)
