@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from townhall.understand.dataset import (
     MODEL_PATH,
     CachedEmbedder,
     Example,
+    HyperParameters,
     IntentReport,
     choose_embedding_weight,
     cross_validate,
@@ -29,7 +31,6 @@ from townhall.understand.dataset import (
 )
 from townhall.understand.intent import (
     C_ACTIONABLE,
-    C_INTENT,
     NB_ALPHA,
     STATIC_WEIGHT,
     Embedder,
@@ -113,7 +114,7 @@ def _train(
     """Train on ``train_set``, score on ``test_set``, save to ``out``; print, return the score."""
     started = time.perf_counter()
     with err.status(f"training on {len(train_set):,} labelled posts"):
-        model = train_model(train_set, embedder, embedding_weight=embedding_weight)
+        model = train_model(train_set, embedder, HyperParameters(embedding_weight=embedding_weight))
     seconds = time.perf_counter() - started
     if final_embedder is not None:
         model.embedder = final_embedder  # the cache only holds training texts
@@ -148,31 +149,24 @@ def tune(
     columns = ("C intent", "C act.", "static", "NB α")  # fits an 80-column terminal
     for column in (*columns, "intent macro-F1", "actionable F1"):
         table.add_column(column, justify="right")
-    now = (C_INTENT, C_ACTIONABLE, STATIC_WEIGHT, NB_ALPHA)
+    now = HyperParameters()
     candidates = (
-        [(c, *now[1:]) for c in C_INTENT_CANDIDATES]
-        + [(now[0], c, *now[2:]) for c in C_ACTIONABLE_CANDIDATES if c != C_ACTIONABLE]
-        + [(*now[:2], w, now[3]) for w in STATIC_WEIGHT_CANDIDATES if w != STATIC_WEIGHT]
-        + [(*now[:3], a) for a in NB_ALPHA_CANDIDATES if a != NB_ALPHA]
+        [replace(now, c_intent=c) for c in C_INTENT_CANDIDATES]
+        + [replace(now, c_actionable=c) for c in C_ACTIONABLE_CANDIDATES if c != C_ACTIONABLE]
+        + [replace(now, static_weight=w) for w in STATIC_WEIGHT_CANDIDATES if w != STATIC_WEIGHT]
+        + [replace(now, nb_alpha=a) for a in NB_ALPHA_CANDIDATES if a != NB_ALPHA]
     )
-    for c_intent, c_actionable, static, alpha in candidates:
+    for knobs in candidates:
         with err.status(
-            f"C intent {c_intent:g}, C actionable {c_actionable:g}, static {static:g},"
-            f" NB alpha {alpha:g}"
+            f"C intent {knobs.c_intent:g}, C actionable {knobs.c_actionable:g},"
+            f" static {knobs.static_weight:g}, NB alpha {knobs.nb_alpha:g}"
         ):
-            macro, actionable = cross_validate(
-                train_set,
-                c_intent=c_intent,
-                c_actionable=c_actionable,
-                static_weight=static,
-                nb_alpha=alpha,
-            )
-        current = (c_intent, c_actionable, static, alpha) == now
+            macro, actionable = cross_validate(train_set, knobs=knobs)
         table.add_row(
-            f"{c_intent:g}{' (current)' if current else ''}",
-            f"{c_actionable:g}",
-            f"{static:g}",
-            f"{alpha:g}",
+            f"{knobs.c_intent:g}{' (current)' if knobs == now else ''}",
+            f"{knobs.c_actionable:g}",
+            f"{knobs.static_weight:g}",
+            f"{knobs.nb_alpha:g}",
             f"{macro:.3f}",
             f"{actionable:.3f}",
         )

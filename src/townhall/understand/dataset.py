@@ -87,26 +87,33 @@ def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
     return train, test
 
 
+@dataclass(frozen=True)
+class HyperParameters:
+    """The intent model's knobs (defaults: the constants chosen by CV in ``intent.py``)."""
+
+    c_intent: float = C_INTENT
+    c_actionable: float = C_ACTIONABLE
+    embedding_weight: float = 1.0
+    static_weight: float = STATIC_WEIGHT
+    nb_alpha: float = NB_ALPHA
+
+
 def train_model(
     examples: Sequence[Example],
     embedder: Embedder | None = None,
-    c_intent: float = C_INTENT,
-    c_actionable: float = C_ACTIONABLE,
-    embedding_weight: float = 1.0,
-    static_weight: float = STATIC_WEIGHT,
-    nb_alpha: float = NB_ALPHA,
+    knobs: HyperParameters = HyperParameters(),
 ) -> IntentModel:
     """Fit the intent model on ``examples`` (pass the train split only)."""
     return IntentModel.train(
         [e.text for e in examples],
         [e.intent for e in examples],
         [e.actionable for e in examples],
-        c_intent=c_intent,
-        c_actionable=c_actionable,
+        c_intent=knobs.c_intent,
+        c_actionable=knobs.c_actionable,
         embedder=embedder,
-        embedding_weight=embedding_weight,
-        static_weight=static_weight,
-        nb_alpha=nb_alpha,
+        embedding_weight=knobs.embedding_weight,
+        static_weight=knobs.static_weight,
+        nb_alpha=knobs.nb_alpha,
     )
 
 
@@ -136,11 +143,7 @@ def cross_validate(
     examples: Sequence[Example],
     folds: int = CV_FOLDS,
     embedder: Embedder | None = None,
-    c_intent: float = C_INTENT,
-    c_actionable: float = C_ACTIONABLE,
-    embedding_weight: float = 1.0,
-    static_weight: float = STATIC_WEIGHT,
-    nb_alpha: float = NB_ALPHA,
+    knobs: HyperParameters = HyperParameters(),
 ) -> tuple[float, float]:
     """Mean (intent macro-F1, actionable F1) over stratified folds of ``examples``.
 
@@ -152,15 +155,7 @@ def cross_validate(
     actionable: list[float] = []
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for fit_rows, held_rows in splitter.split(np.zeros(len(examples)), intents):
-        model = train_model(
-            [examples[i] for i in fit_rows],
-            embedder,
-            c_intent=c_intent,
-            c_actionable=c_actionable,
-            embedding_weight=embedding_weight,
-            static_weight=static_weight,
-            nb_alpha=nb_alpha,
-        )
+        model = train_model([examples[i] for i in fit_rows], embedder, knobs)
         report = evaluate(model, [examples[i] for i in held_rows])
         macro.append(report.macro_f1)
         actionable.append(report.actionable_f1)
@@ -175,7 +170,9 @@ def choose_embedding_weight(
     ``embedder`` should be a :class:`CachedEmbedder` over ``train`` (each text embedded once).
     """
     scores = {
-        weight: cross_validate(train, embedder=embedder, embedding_weight=weight)[0]
+        weight: cross_validate(
+            train, embedder=embedder, knobs=HyperParameters(embedding_weight=weight)
+        )[0]
         for weight in candidates
     }
     best = max(candidates, key=lambda w: (scores[w], -w))
