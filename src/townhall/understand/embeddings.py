@@ -85,7 +85,8 @@ class MiniLMEmbedder:
 
 
 STATIC_VECTORS_PATH = Path(__file__).resolve().parent / "models" / "wordpiece-vectors.npz"
-"""Static word-piece vectors of the default intent model (committed; ``townhall model vectors``)."""
+"""Static word-piece vectors of the default intent model (committed; rebuilt by
+``python -m townhall.understand.embeddings``)."""
 
 STATIC_VECTORS_SHA256 = "7607a14ab706350555d66ebbaa6a6ece9481de0cdac65abbda3943e9a11763c7"
 """sha256 of the committed ``wordpiece-vectors.npz`` (checked when it is loaded)."""
