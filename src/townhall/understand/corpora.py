@@ -79,16 +79,20 @@ def parse_ground_truth(text: str) -> list[tuple[str, float, str]]:
     return rows
 
 
-def documents(rows: Iterable[tuple[str, float, str]]) -> list[Row]:
-    """Whole texts from ``<document>_<sentence>`` ids: sentences in order, mean rating → gold."""
+def _by_document(rows: Iterable[tuple[str, float, str]]) -> list[list[tuple[int, float, str]]]:
+    """The rows with ``<document>_<sentence>`` ids, grouped by document, sentences in order."""
     grouped: dict[str, list[tuple[int, float, str]]] = {}
     for ident, rating, sentence in rows:
         document, _, number = ident.partition("_")
         if number.isdigit():
             grouped.setdefault(document, []).append((int(number), rating, sentence))
+    return [sorted(parts) for parts in grouped.values()]
+
+
+def documents(rows: Iterable[tuple[str, float, str]]) -> list[Row]:
+    """Whole texts from ``<document>_<sentence>`` ids: sentences in order, mean rating → gold."""
     out: list[Row] = []
-    for parts in grouped.values():
-        parts.sort()
+    for parts in _by_document(rows):
         mean = sum(rating for _, rating, _ in parts) / len(parts)
         out.append((" ".join(sentence for _, _, sentence in parts), gold_from_rating(mean)))
     return out
@@ -96,16 +100,10 @@ def documents(rows: Iterable[tuple[str, float, str]]) -> list[Row]:
 
 def document_of(rows: Iterable[tuple[str, float, str]]) -> dict[str, str]:
     """Sentence → the text of the document it belongs to (as ``documents`` joins it)."""
-    grouped: dict[str, list[tuple[int, str]]] = {}
-    for ident, _, sentence in rows:
-        document, _, number = ident.partition("_")
-        if number.isdigit():
-            grouped.setdefault(document, []).append((int(number), sentence))
     out: dict[str, str] = {}
-    for parts in grouped.values():
-        parts.sort()
-        joined = " ".join(sentence for _, sentence in parts)
-        out.update({sentence: joined for _, sentence in parts})
+    for parts in _by_document(rows):
+        joined = " ".join(sentence for _, _, sentence in parts)
+        out.update({sentence: joined for _, _, sentence in parts})
     return out
 
 
