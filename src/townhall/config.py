@@ -66,6 +66,35 @@ class Settings(BaseSettings):
         "errors, timeouts, SMTP 4xx, HTTP 429/5xx), with exponential backoff between them.",
     )
 
+    secrets_key: str | None = Field(
+        default=None,
+        description="Encrypts the channel tokens and passwords stored by `townhall channels "
+        "connect` (a Fernet key: `townhall channels key` makes one). Unset: secrets come only "
+        "from the environment variables the policy's channels name.",
+    )
+    listen: bool = Field(
+        default=True,
+        description="`townhall serve` runs the listeners of the policy's live channels and the "
+        "publisher in-process; false leaves that to `townhall listen` and `townhall publish run`.",
+    )
+    channel_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds one request to a network may take."
+    )
+    publish_lease: float = Field(
+        default=120.0,
+        gt=0,
+        le=86_400,
+        description="Seconds a publisher holds a claimed post; a post still claimed after that "
+        "belongs to a publisher that died, and is reconciled (read back from the network) "
+        "before any retry. Must exceed TOWNHALL_CHANNEL_TIMEOUT.",
+    )
+
+    def channel_secret(self, variable: str) -> str | None:
+        """The secret in the environment variable a channel names (None when unset or empty)."""
+        import os
+
+        return os.environ.get(variable) or None
+
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite inside ``home``."""
         if self.database_url:

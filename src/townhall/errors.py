@@ -10,11 +10,15 @@ TownhallError                       base; ``status_code`` and a message a user c
 ├── ConflictError                   the action clashes with the current state (409)
 └── ChannelError                    a connector's vendor error, translated at the boundary
     ├── ChannelUnavailableError     retry with backoff
+    │   ├── ChannelRateLimitedError the channel said "slow down": wait until ``retry_at``
+    │   └── OutcomeUnknownError     a write may or may not have happened: reconcile first
     ├── ChannelAuthError            credentials expired: tell a human
     └── ChannelRejectedError        the channel refused the request: do not retry
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class TownhallError(Exception):
@@ -88,6 +92,19 @@ class ChannelUnavailableError(ChannelError):
     """The channel is unreachable or overloaded: retry with backoff."""
 
     status_code = 503
+
+
+class ChannelRateLimitedError(ChannelUnavailableError):
+    """The channel is rate limiting us; ``retry_at`` is when it said to try again (UTC)."""
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class OutcomeUnknownError(ChannelUnavailableError):
+    """A write was sent but no answer came back (timeout, dropped connection, 5xx): it may
+    have been carried out. Never retry it blindly: read the account's posts back first."""
 
 
 class ChannelAuthError(ChannelError):

@@ -116,8 +116,13 @@ class Post(BaseModel):
     @property
     def external_id(self) -> str:
         """The channel's own id for the post (``id`` without the ``<channel>:`` prefix)."""
-        prefix = f"{self.channel}:"
-        return self.id[len(prefix) :] if self.id.startswith(prefix) else self.id
+        return self.native_id(self.id, self.channel)
+
+    @staticmethod
+    def native_id(post_id: str, channel: str) -> str:
+        """A post id without its ``<channel>:`` prefix (removed once, only when present)."""
+        prefix = f"{channel}:"
+        return post_id[len(prefix) :] if post_id.startswith(prefix) else post_id
 
     def to_json(self) -> dict[str, Any]:
         """The Post JSONL object (``extra`` fields folded back to the top level)."""

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from townhall.cases import crisis
 from townhall.errors import ConflictError, InputError, PermissionDeniedError
-from townhall.models import AuditEvent, CrisisStatus, ReplyKind, ReplyStatus, Role
+from townhall.models import AuditEvent, CrisisStatus, OutboxKind, Role
+from townhall.publishing import drafts
 from townhall.radar.alerts import Alert
 
 
@@ -175,54 +176,18 @@ def test_status_answers_and_resolution_need_the_right_people(
     ]
 
 
-def test_no_knee_jerk_public_replies_during_a_crisis(
-    session, acme_policy, story, people, now
-) -> None:
-    root = story[0]
-    crisis.open_room(
-        session,
-        acme_policy,
-        story="forum:1",
-        topic="product:airfry_5",
-        title="Melted basket",
-        now=now,
-        by="system",
-    )
-
-    held = crisis.write_reply(
-        session, root.id, ReplyKind.PUBLIC, "So sorry! DM us", actor=people["dan"], now=now
-    )
-    private = crisis.write_reply(
-        session, root.id, ReplyKind.PRIVATE, "Hi Dave, can we call?", actor=people["dan"], now=now
-    )
-
-    assert held.status == ReplyStatus.HELD and held.not_before == now + timedelta(minutes=30)
-    assert private.status == ReplyStatus.LOGGED
-    with pytest.raises(PermissionDeniedError, match="approver of pr"):
-        crisis.decide_reply(session, held.id, True, actor=people["omar"], now=now)
-    with pytest.raises(ConflictError, match="cool-down of this crisis ends at 14:30 UTC"):
-        crisis.decide_reply(session, held.id, True, actor=people["grace"], now=now)
-    later = now + timedelta(minutes=31)
-    crisis.decide_reply(session, held.id, True, actor=people["grace"], now=later)
-    assert held.status == ReplyStatus.APPROVED and held.decided_by == people["grace"]
-
-
-def test_outside_a_crisis_a_public_reply_is_ready(session, make_item, people, now) -> None:
-    item = make_item("Where can I buy a KettleOne?")
-    reply = crisis.write_reply(
-        session, item.id, ReplyKind.PUBLIC, "At acme.example/shop", actor=people["ben"], now=now
-    )
-    assert reply.status == ReplyStatus.READY and reply.crisis_id is None
-    with pytest.raises(InputError):
-        crisis.write_reply(session, item.id, ReplyKind.PUBLIC, "   ", actor=people["ben"], now=now)
-
-
 def test_the_authors_journey_shows_stances_and_our_contact(
     session, acme_policy, story, make_item, people, now
 ) -> None:
     root = story[0]
-    crisis.write_reply(
-        session, root.id, ReplyKind.PRIVATE, "Can we call you?", actor=people["dan"], now=now
+    drafts.write_reply(
+        session,
+        acme_policy,
+        root.id,
+        OutboxKind.PRIVATE,
+        "Can we call you?",
+        actor=people["dan"],
+        now=now,
     )
     make_item("ACME fixed it in a day, impressed", handle="@dave", sentiment_label="positive")
 

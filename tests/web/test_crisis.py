@@ -56,14 +56,17 @@ def test_a_public_reply_is_held_until_pr_approves_after_the_cool_down(
     form(client, site, "/items/1", "/items/1/replies", kind="public", text="We are so sorry!")
     form(client, site, "/items/1", "/items/1/replies", kind="private", text="Can we call you?")
     html = client.get("/items/1").text
-    assert "held for approval" in html and "contact logged" in html
+    assert "waiting for approval" in html and "contact logged" in html
     assert ">Approve<" not in html  # Sofia approves for customer service, not pr
 
     client.post("/logout", data={"csrf_token": site.csrf_of(html)})
     assert site.login(client, "grace.lindqvist@acme.example").status_code == 303
     room = client.get("/crises/1").text
-    assert "We are so sorry!" in room and ">Approve<" in room
-    reply_id = room.split('action="/replies/')[1].split("/")[0]
+    # During the cool-down the room says when approval opens instead of offering it.
+    assert "We are so sorry!" in room and ">Approve<" not in room
+    assert "Approve after the cool-down" in room
+    reply_id = client.get("/items/1").text.split('class="note reply reply-draft" id="reply-')[1]
+    reply_id = reply_id.split('"')[0]
     early = form(
         client,
         site,
@@ -76,6 +79,7 @@ def test_a_public_reply_is_held_until_pr_approves_after_the_cool_down(
     assert "No knee-jerk replies: the cool-down of this crisis ends at 14:30 UTC." in early.text
 
     site.clock.advance(timedelta(minutes=31))
+    assert ">Approve<" in client.get("/crises/1").text
     done = form(
         client,
         site,
@@ -85,7 +89,7 @@ def test_a_public_reply_is_held_until_pr_approves_after_the_cool_down(
         back="/crises/1",
     )
     assert done.status_code == 303 and done.headers["location"] == "/crises/1"
-    assert "approved</span> by Grace Lindqvist" in client.get("/items/1").text
+    assert "approved, going out</span> · approved by Grace Lindqvist" in client.get("/items/1").text
 
     resolved = form(
         client,

@@ -1,6 +1,7 @@
 """Crisis rooms: opened by the radar above a risk threshold or by hand; PR leads, the product's
 QA owner, customer service (and legal, if the policy names one) join; an assessment checklist;
-no knee-jerk public replies; the detractor's journey. Every change is in the audit log.
+the detractor's journey. Every change is in the audit log. (Replies, and the rule that holds
+public ones during a crisis, are in ``townhall.publishing.drafts``.)
 
 Services never commit: the transaction belongs to the caller.
 """
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from townhall.audit import SYSTEM, record
-from townhall.cases import repository
 from townhall.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from townhall.models import (
     AlertRecord,
@@ -24,10 +24,9 @@ from townhall.models import (
     CrisisRoom,
     CrisisStatus,
     Item,
+    OutboxKind,
+    OutboxPost,
     PostRecord,
-    Reply,
-    ReplyKind,
-    ReplyStatus,
     Role,
     User,
 )
@@ -460,112 +459,6 @@ def set_holding_statement(
     return room
 
 
-def write_reply(
-    session: Session, item_id: int, kind: ReplyKind, text: str, *, actor: User, now: datetime
-) -> Reply:
-    """Record a reply on an item. Private contact is logged at once (and encouraged); a public
-    reply to an item of an open crisis is held for the crisis lead's approval, which cannot come
-    before the cool-down ends."""
-    text = text.strip()
-    if not text or len(text) > MAX_TEXT:
-        raise InputError(f"A reply must have 1 to {MAX_TEXT:,} characters.")
-    item = repository.get_item(session, item_id)
-    room = session.get(CrisisRoom, item.crisis_id) if item.crisis_id else None
-    in_crisis = room is not None and room.status in OPEN
-    if kind is ReplyKind.PRIVATE:
-        status, not_before = ReplyStatus.LOGGED, None
-    elif in_crisis:
-        assert room is not None
-        status = ReplyStatus.HELD
-        not_before = room.opened_at + timedelta(minutes=room.cooldown_minutes)
-    else:
-        status, not_before = ReplyStatus.READY, None
-    reply = Reply(
-        item_id=item.id,
-        kind=kind,
-        text=text,
-        author_id=actor.id,
-        status=status,
-        crisis_id=room.id if in_crisis and room else None,
-        not_before=not_before,
-        created_at=now,
-    )
-    reply.author = actor
-    session.add(reply)
-    session.flush()
-    if status is ReplyStatus.HELD:
-        assert room is not None and not_before is not None
-        why = (
-            f"{actor.name} wrote a public reply; it is held for {room.lead_department}'s "
-            f"approval (crisis room #{room.id}, cool-down until {not_before:%H:%M} UTC)"
-        )
-    elif status is ReplyStatus.LOGGED:
-        why = f"{actor.name} contacted the author privately"
-    else:
-        why = f"{actor.name} wrote a public reply"
-    record(
-        session,
-        at=now,
-        actor=actor.email,
-        action=f"reply.{status.value}",
-        subject_type="item",
-        subject_id=item.id,
-        why=why,
-        details={"reply_id": reply.id, "kind": kind.value},
-    )
-    return reply
-
-
-def decide_reply(
-    session: Session, reply_id: int, approve: bool, *, actor: User, now: datetime, note: str = ""
-) -> Reply:
-    """Approve or reject a held public reply: only an approver of the crisis lead's department
-    (or an admin), and an approval only after the cool-down."""
-    reply = session.get(Reply, reply_id)
-    if reply is None:
-        raise NotFoundError(f"There is no reply #{reply_id}.")
-    if reply.status != ReplyStatus.HELD:
-        raise ConflictError(f"Reply #{reply.id} is {reply.status}; only held replies are decided.")
-    room = session.get(CrisisRoom, reply.crisis_id) if reply.crisis_id else None
-    lead = room.lead_department if room else ""
-    may = actor.role == Role.ADMIN or (actor.role == Role.APPROVER and actor.department == lead)
-    if not may:
-        raise PermissionDeniedError(f"Only an approver of {lead} can decide on this reply.")
-    if approve and reply.not_before is not None and now < reply.not_before:
-        raise ConflictError(
-            f"No knee-jerk replies: the cool-down of this crisis ends at "
-            f"{reply.not_before:%H:%M} UTC."
-        )
-    reply.status = ReplyStatus.APPROVED if approve else ReplyStatus.REJECTED
-    reply.decided_by_id, reply.decided_at, reply.decision_note = actor.id, now, note.strip()
-    reply.decided_by = actor
-    verb = "approved" if approve else "rejected"
-    record(
-        session,
-        at=now,
-        actor=actor.email,
-        action=f"reply.{verb}",
-        subject_type="item",
-        subject_id=reply.item_id,
-        why=f"{actor.name} {verb} a public reply",
-        details={"reply_id": reply.id, "note": reply.decision_note},
-    )
-    return reply
-
-
-def replies_of(session: Session, item_id: int) -> list[Reply]:
-    """The item's replies, oldest first."""
-    return list(
-        session.scalars(select(Reply).where(Reply.item_id == item_id).order_by(Reply.id)).unique()
-    )
-
-
-def held_replies(session: Session, room_id: int) -> list[Reply]:
-    """Public replies waiting for the lead's approval in a room."""
-    query = select(Reply).where(Reply.crisis_id == room_id, Reply.status == ReplyStatus.HELD)
-    return list(session.scalars(query.order_by(Reply.id)).unique())
-
-
 STANCES = {"negative": "detractor", "neutral": "neutral", "positive": "advocate"}
 
 
@@ -596,10 +489,12 @@ def author_journey(session: Session, handle: str, limit: int = 100) -> list[Jour
     pks = [p.id for p in posts]
     if pks:
         replies = session.scalars(
-            select(Reply).join(Item, Item.id == Reply.item_id).where(Item.post_pk.in_(pks))
+            select(OutboxPost)
+            .join(Item, Item.id == OutboxPost.item_id)
+            .where(Item.post_pk.in_(pks))
         ).unique()
         for reply in replies:
-            what = "contact" if reply.kind == ReplyKind.PRIVATE else "reply"
+            what = "contact" if reply.kind == OutboxKind.PRIVATE else "reply"
             steps.append(
                 JourneyStep(
                     reply.created_at,

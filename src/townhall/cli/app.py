@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from townhall.cli import channels as channels_cmd
 from townhall.cli import classify as classify_cmd
 from townhall.cli import db as db_cmd
 from townhall.cli import evaluate as eval_cmd
 from townhall.cli import ingest as ingest_cmd
+from townhall.cli import listen as listen_cmd
 from townhall.cli import model as model_cmd
 from townhall.cli import policy as policy_cmd
+from townhall.cli import publish as publish_cmd
 from townhall.cli import radar as radar_cmd
 from townhall.cli import route as route_cmd
 from townhall.cli import serve as serve_cmd
@@ -33,7 +36,12 @@ app.add_typer(eval_cmd.app, name="eval", help="Measure how well Townhall underst
 app.add_typer(
     radar_cmd.app, name="radar", help="Crisis radar: spread forecasts and alerts, offline."
 )
+app.add_typer(
+    channels_cmd.app, name="channels", help="Channel health, checks and stored credentials."
+)
+app.add_typer(publish_cmd.app, name="publish", help="Drafts, approvals and the outbox publisher.")
 app.command("ingest")(ingest_cmd.ingest)
+app.command("listen")(listen_cmd.listen)
 app.command("classify")(classify_cmd.classify)
 app.command("route")(route_cmd.route)
 app.command("simulate")(simulate_cmd.simulate)

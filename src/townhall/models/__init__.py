@@ -2,16 +2,15 @@
 
 from townhall.models.audit import AuditEvent
 from townhall.models.base import Base
+from townhall.models.channel import ChannelHealth, ChannelState
 from townhall.models.crisis import (
     AlertRecord,
     ChecklistEntry,
     CrisisRoom,
     CrisisStatus,
-    Reply,
-    ReplyKind,
-    ReplyStatus,
 )
 from townhall.models.item import Item, ItemStatus, Note, SlaBreach
+from townhall.models.outbox import OutboxAttempt, OutboxKind, OutboxPost, OutboxStatus
 from townhall.models.post import PostRecord
 from townhall.models.user import Role, User
 
@@ -19,16 +18,19 @@ __all__ = [
     "AlertRecord",
     "AuditEvent",
     "Base",
+    "ChannelHealth",
+    "ChannelState",
     "ChecklistEntry",
     "CrisisRoom",
     "CrisisStatus",
     "Item",
     "ItemStatus",
     "Note",
+    "OutboxAttempt",
+    "OutboxKind",
+    "OutboxPost",
+    "OutboxStatus",
     "PostRecord",
-    "Reply",
-    "ReplyKind",
-    "ReplyStatus",
     "Role",
     "SlaBreach",
     "User",

@@ -1,5 +1,5 @@
-"""Radar alerts as stored, crisis rooms with their assessment checklist, and replies (public
-replies held for approval during a crisis; private contact with the author logged)."""
+"""Radar alerts as stored, and crisis rooms with their assessment checklist (replies are in the
+outbox: ``townhall.models.outbox``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from townhall.models.base import Base
-from townhall.models.user import User
 
 
 class AlertRecord(Base):
@@ -92,43 +91,3 @@ class ChecklistEntry(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str | None] = mapped_column(String(320))
     answered_at: Mapped[datetime | None]
-
-
-class ReplyKind(StrEnum):
-    """A public reply on the channel, or private contact with the author."""
-
-    PUBLIC = "public"
-    PRIVATE = "private"
-
-
-class ReplyStatus(StrEnum):
-    """Where a reply stands: private contact is logged at once; public replies may be held."""
-
-    LOGGED = "logged"  # private contact, recorded
-    READY = "ready"  # public, no approval needed
-    HELD = "held"  # public, during a crisis: waits for the crisis lead's approval
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-class Reply(Base):
-    """A reply someone wrote on an item (Townhall does not publish yet: see the README)."""
-
-    __tablename__ = "replies"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    kind: Mapped[ReplyKind] = mapped_column(String(8))
-    text: Mapped[str] = mapped_column(Text)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[ReplyStatus] = mapped_column(String(10))
-    crisis_id: Mapped[int | None] = mapped_column(ForeignKey("crisis_rooms.id"))
-    not_before: Mapped[datetime | None]
-    """A held reply cannot be approved before the crisis cool-down ends."""
-    created_at: Mapped[datetime]
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None]
-    decision_note: Mapped[str] = mapped_column(Text, default="")
-
-    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PositiveInt, ValidationInfo, model_validator
 
@@ -101,8 +101,28 @@ class Brand(PolicyModel):
     competitors: list[Competitor] = []
 
 
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+"""The name of an environment variable that holds a secret (never the secret itself)."""
+
+HttpAddress = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$", max_length=2048)]
+
+
+class Listen(PolicyModel):
+    """What a network channel listens to: mentions and replies, hashtags, search terms."""
+
+    mentions: bool = True
+    hashtags: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    search: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+
+
 class Channel(PolicyModel):
-    """A channel or account the organisation listens on, and who owns its posts by default."""
+    """A channel or account the organisation listens on, and who owns its posts by default.
+
+    A network channel (mastodon, bluesky) with an ``api_base_url`` is live: Townhall listens
+    and publishes there with the secret in the environment variable ``token_env`` (Mastodon's
+    access token) or ``password_env`` (a Bluesky app password), or in the encrypted store
+    (``townhall channels connect``). An rss channel reads its ``feeds``.
+    """
 
     id: Id
     kind: ChannelKind
@@ -110,6 +130,32 @@ class Channel(PolicyModel):
     default_owner: str
     description: str = ""
     groups: list[str] = []
+    api_base_url: HttpAddress | None = None
+    token_env: EnvName | None = None
+    password_env: EnvName | None = None
+    listen: Listen = Listen()
+    feeds: list[HttpAddress] = []
+    poll_seconds: Annotated[int, Field(ge=5, le=86_400)] = 60
+    """Seconds between polls where the network has no stream (feeds, Bluesky)."""
+
+    @property
+    def live(self) -> bool:
+        """Whether Townhall talks to a real network on this channel (not a simulator)."""
+        if self.kind is ChannelKind.RSS:
+            return bool(self.feeds)
+        return self.kind in (ChannelKind.MASTODON, ChannelKind.BLUESKY) and bool(self.api_base_url)
+
+    @property
+    def secret_env(self) -> str | None:
+        """The environment variable that holds this channel's secret, if the policy names one."""
+        return self.token_env or self.password_env
+
+
+class Publishing(PolicyModel):
+    """How the outbox publishes: a post overdue by more than ``missed_after_minutes`` is
+    marked missed instead of going out late."""
+
+    missed_after_minutes: Annotated[int, Field(ge=1, le=10_080)] = 60
 
 
 class Department(PolicyModel):
@@ -162,6 +208,7 @@ class Policy(PolicyModel):
     routing: Routing | None = None
     crisis: CrisisPolicy = CrisisPolicy()
     alerts: AlertPolicy | None = None
+    publishing: Publishing = Publishing()
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Policy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,6 +134,9 @@ class Pipeline:
         self._understanding = understanding
         self._router = router
         self._radar = radar
+        # Listeners and the simulator feed one pipeline from several threads; the radar's
+        # state is in memory, so batches go through one at a time.
+        self._lock = threading.Lock()
 
     def use_policy(
         self, policy: Policy, understanding: Understanding | None, router: Router | None
@@ -140,16 +144,26 @@ class Pipeline:
         """Switch to a changed policy between batches (the batch in flight finishes first)."""
         self._policy, self._understanding, self._router = policy, understanding, router
 
-    def process_batch(self, posts: Sequence[Post], now: datetime) -> BatchResult:
-        """Dedup, route and persist ``posts`` in one transaction."""
+    def process_batch(
+        self,
+        posts: Sequence[Post],
+        now: datetime,
+        within: Callable[[Session, BatchResult], None] | None = None,
+    ) -> BatchResult:
+        """Dedup, route and persist ``posts`` in one transaction; ``within`` runs in that same
+        transaction, after the posts (a listener commits its cursor there, so a crash never
+        records a cursor without the posts it covers)."""
         unique, repeats = dedup(posts)
-        if not unique:
+        if not unique and within is None:
             return BatchResult(len(posts), 0, repeats, 0)
-        with self._sessions() as session, session.begin():
-            stored = self._store_new(session, unique, now)
+        with self._lock, self._sessions() as session, session.begin():
+            stored = self._store_new(session, unique, now) if unique else []
             items = self._open_items(session, stored, now)
-            alerts = self._watch(session, stored, now)
-        return BatchResult(len(posts), len(stored), len(posts) - len(stored), items, alerts)
+            alerts = self._watch(session, stored, now) if unique else 0
+            result = BatchResult(len(posts), len(stored), len(posts) - len(stored), items, alerts)
+            if within is not None:
+                within(session, result)
+        return result
 
     def _watch(self, session: Session, stored: list[Stored], now: datetime) -> int:
         """Feed the radar; store its alerts (opening crisis rooms) and put the new items of

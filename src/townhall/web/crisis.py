@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from townhall.cases import crisis, repository
 from townhall.errors import InputError
 from townhall.models import CrisisStatus
+from townhall.publishing import drafts
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
@@ -61,7 +62,7 @@ def room_page(request: Request, room_id: int, session: DbSession, user: CurrentU
         "posts": posts,
         "root": root,
         "journey": crisis.author_journey(session, root.author_handle) if root else [],
-        "held": crisis.held_replies(session, room.id),
+        "held": drafts.held_replies(session, room.id),
         "alerts": crisis.room_alerts(session, room.id),
         "next_status": crisis.NEXT_STATUS[CrisisStatus(room.status)],
         "outcomes": crisis.OUTCOMES,
@@ -133,13 +134,15 @@ def decide(
     note: TEXT = "",
     back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Approve or reject a held public reply."""
+    """Approve or reject a draft reply (in the outbox)."""
     if decision not in ("approve", "reject"):
         raise InputError("Choose approve or reject.")
-    reply = crisis.decide_reply(
+    reply = drafts.decide(
         session, reply_id, decision == "approve", actor=user, now=state(request).clock(), note=note
     )
     target = back if back.startswith("/crises/") else f"/items/{reply.item_id}#replies"
+    if reply.item_id is None and not back.startswith("/crises/"):
+        target = "/outbox"
     return RedirectResponse(target, status_code=303)
 
 

@@ -10,8 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from townhall.cases import crisis, repository, service
 from townhall.cases.schemas import MAX_NOTE_CHARS
 from townhall.cases.tasks import sla_times
+from townhall.connectors.base import Capability
+from townhall.connectors.registry import capabilities_of
 from townhall.errors import InputError
-from townhall.models import ItemStatus, ReplyKind
+from townhall.models import CrisisRoom, ItemStatus, OutboxKind, OutboxPost, OutboxStatus, User
+from townhall.publishing import drafts
 from townhall.routing.sla import sla_view
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
@@ -40,6 +43,12 @@ def item_page(request: Request, item_id: int, session: DbSession, user: CurrentU
     web = state(request)
     item = repository.get_item(session, item_id)
     status = ItemStatus(item.status)
+    room = crisis.get_room(session, item.crisis_id) if item.crisis_id else None
+    replies = drafts.replies_of(session, item.id)
+    try:
+        capabilities = capabilities_of(web.policy.channel(item.post.channel))
+    except KeyError:
+        capabilities = frozenset()
     context = {
         "user": user,
         "item": item,
@@ -57,9 +66,15 @@ def item_page(request: Request, item_id: int, session: DbSession, user: CurrentU
         "department_name": web.department_name,
         "max_note": MAX_NOTE_CHARS,
         "sla": sla_view(sla_times(item), web.clock()),
-        "room": crisis.get_room(session, item.crisis_id) if item.crisis_id else None,
-        "replies": crisis.replies_of(session, item.id),
-        "max_reply": crisis.MAX_TEXT,
+        "room": room,
+        "replies": replies,
+        "reply_labels": drafts.STATUS_LABELS,
+        "may_decide": {r.id for r in replies if _may_decide(r, room, user)},
+        "can_publish": Capability.PUBLISH in capabilities,
+        "can_message": Capability.DIRECT in capabilities,
+        "channel_name": item.post.channel,
+        "now": web.clock(),
+        "max_reply": drafts.MAX_TEXT,
     }
     return web.templates.TemplateResponse(request, "item.html", context)
 
@@ -121,13 +136,21 @@ def write_reply(
     item_id: int,
     session: DbSession,
     user: CurrentUser,
-    text: Annotated[str, Form(max_length=crisis.MAX_TEXT + 1000)],
+    text: Annotated[str, Form(max_length=drafts.MAX_TEXT + 1000)],
     kind: Annotated[str, Form(max_length=8)] = "public",
 ) -> Response:
-    """Write a public reply (held for approval during a crisis) or log private contact."""
-    try:
-        reply_kind = ReplyKind(kind)
-    except ValueError:
-        raise InputError(f"Unknown reply kind {kind!r}.") from None
-    crisis.write_reply(session, item_id, reply_kind, text, actor=user, now=state(request).clock())
+    """Reply publicly or contact the author privately, through the outbox (a draft waits for
+    an approver of the department, or during a crisis for the crisis lead)."""
+    kinds = {"public": OutboxKind.REPLY, "private": OutboxKind.PRIVATE}
+    if kind not in kinds:
+        raise InputError(f"kind: unknown reply kind {kind!r} (public or private).")
+    web = state(request)
+    drafts.write_reply(session, web.policy, item_id, kinds[kind], text, actor=user, now=web.clock())
     return _back(item_id, "#replies")
+
+
+def _may_decide(reply: OutboxPost, room: CrisisRoom | None, user: User) -> bool:
+    if reply.status != OutboxStatus.DRAFT:
+        return False
+    held_by = room.lead_department if reply.crisis_id and room else reply.department
+    return drafts.may_approve(user, held_by)
