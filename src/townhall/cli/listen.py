@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -15,6 +17,7 @@ from rich.markup import escape
 from townhall.channels.service import ChannelListener, ListenReport, live_channels
 from townhall.cli.common import err
 from townhall.cli.runtime import Runtime, open_runtime
+from townhall.pipeline.runner import Pipeline
 from townhall.posts import now_utc
 
 
@@ -116,3 +119,25 @@ def listen(
                 thread.join(timeout=60)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def start_listeners(
+    runtime: Runtime,
+    pipeline: Pipeline,
+    clock: Callable[[], datetime],
+    stop: threading.Event,
+) -> list[threading.Thread]:
+    """Listen on every live channel of the policy in background threads until ``stop`` is
+    set (``townhall serve`` and ``townhall demo``); problems go to the log and the channel's
+    health, never out of the thread."""
+    threads = []
+    for channel in live_channels(runtime.policy):
+        listener = ChannelListener(
+            channel, runtime.sessions, pipeline, lambda: runtime.policy, runtime.settings, clock
+        )
+        thread = threading.Thread(
+            target=listener.run, args=(stop,), name=f"listen:{channel.id}", daemon=True
+        )
+        thread.start()
+        threads.append(thread)
+    return threads

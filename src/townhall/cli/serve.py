@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import shutil
 import signal
+import threading
 import time
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
+import yaml
 from fastapi import FastAPI
 from rich.table import Table
 
 from townhall.cli.common import err, fail_config
+from townhall.cli.demo_networks import FEED_CHANNEL, MASTODON_CHANNEL, start_demo_networks
+from townhall.cli.listen import start_listeners
 from townhall.cli.runtime import Runtime, open_runtime
 from townhall.config import Settings, get_settings
 from townhall.errors import ConfigError
@@ -57,8 +61,15 @@ def serve(
     with open_runtime(policy) as runtime:
         settings = _web_settings(runtime.settings, host)
         app = create_app(settings, runtime.engine, runtime.source)
+        stop = threading.Event()
+        if settings.listen and any(c.live for c in runtime.policy.channels):
+            listeners = start_listeners(runtime, runtime.pipeline(), now_utc, stop)
+            err.print(f"listening on {len(listeners)} live channel(s); see /channels")
         err.print(f"Townhall at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)")
-        make_server(app, host=host, port=port).run()
+        try:
+            make_server(app, host=host, port=port).run()
+        finally:
+            stop.set()
 
 
 def demo(
@@ -88,25 +99,40 @@ def demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     policy_copy = settings.home / "demo-policy.yaml"
+    networks = start_demo_networks()
     try:
-        shutil.copyfile(settings.policy, policy_copy)
-    except OSError as exc:
+        networks.write_policy(settings.policy, policy_copy)
+    except (OSError, yaml.YAMLError) as exc:
+        networks.close()
         raise fail_config(
             ConfigError(f"{settings.policy}: cannot copy the policy: {exc}")
         ) from None
-    with open_runtime(
-        policy_copy, settings=settings, database_url=f"sqlite:///{db_path}"
-    ) as runtime:
+    with (
+        closing(networks),
+        open_runtime(
+            policy_copy, settings=settings, database_url=f"sqlite:///{db_path}"
+        ) as runtime,
+    ):
         pipeline = runtime.pipeline()
         _create_demo_users(runtime, password)
         web_settings = _web_settings(settings, host)
         start = now_utc() - timedelta(hours=skip_to)
         clock = SimulatedClock(start + timedelta(hours=skip_to), speed)
         app = create_app(web_settings, runtime.engine, runtime.source, clock=clock)
+        networks.play(clock)
+        stop = threading.Event()
+        start_listeners(runtime, pipeline, clock, stop)
+        err.print(
+            f"Local stand-ins (not real networks): Mastodon [bold]{networks.mastodon_url}/[/] "
+            f"(channel {MASTODON_CHANNEL}), news feed {networks.feed_url} (channel {FEED_CHANNEL})"
+        )
         err.print(
             f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"
         )
-        asyncio.run(_run_demo(app, runtime, pipeline, host, port, clock, start, skip_to, seed))
+        try:
+            asyncio.run(_run_demo(app, runtime, pipeline, host, port, clock, start, skip_to, seed))
+        finally:
+            stop.set()
 
 
 def _create_demo_users(runtime: Runtime, password: str) -> None:

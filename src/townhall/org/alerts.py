@@ -37,8 +37,9 @@ from pydantic import (
 
 from townhall.org.fields import Email, Id, PolicyModel, one_or_many
 
-AlertKindName = Literal["crisis", "burst", "viral_post", "traffic_spike"]
-"""Every kind of alert a channel can subscribe to (``traffic_spike`` comes from notify.py)."""
+AlertKindName = Literal["crisis", "burst", "viral_post", "traffic_spike", "channel"]
+"""Every kind of alert a channel can subscribe to (``traffic_spike`` comes from notify.py,
+``channel`` from a network channel whose health turned bad: townhall.channels)."""
 ALERT_KINDS: tuple[AlertKindName, ...] = get_args(AlertKindName)
 
 SeverityName = Literal["watch", "warning", "critical"]
@@ -75,6 +76,7 @@ class EmailRecipients(PolicyModel):
     burst: EmailList = ()
     viral_post: EmailList = ()
     traffic_spike: EmailList = ()
+    channel: EmailList = ()
 
     def for_kind(self, kind: str) -> tuple[str, ...]:
         """The addresses for an alert kind (none for an unknown kind)."""

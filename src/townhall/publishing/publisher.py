@@ -100,9 +100,9 @@ def outgoing(post: OutboxPost) -> Outgoing:
     return Outgoing(
         text=post.text,
         key=post.key,
-        reply_to=reply_to if post.kind is not OutboxKind.PRIVATE else None,
-        reply_to_author=post.reply_to_author if post.kind is OutboxKind.REPLY else None,
-        direct_to=post.direct_to if post.kind is OutboxKind.PRIVATE else None,
+        reply_to=reply_to if post.kind != OutboxKind.PRIVATE else None,
+        reply_to_author=post.reply_to_author if post.kind == OutboxKind.REPLY else None,
+        direct_to=post.direct_to if post.kind == OutboxKind.PRIVATE else None,
     )
 
 
@@ -346,9 +346,7 @@ class OutboxPublisher:
             if item is not None and item.first_responded_at is None:
                 item.first_responded_at = now
         where = f" at {sent.url}" if sent.url else ""
-        self._audit(
-            session, post, now, "outbox.published", f"The {post.kind} was {how}{where}"
-        )
+        self._audit(session, post, now, "outbox.published", f"The {post.kind} was {how}{where}")
 
     def _attempt(
         self, post_id: int, action: str, now: datetime, outcome: str, exc: ChannelError

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from townhall.radar.bursts import SEVERITIES, Severity
 
-AlertKind = Literal["burst", "viral_post", "crisis"]
+AlertKind = Literal["burst", "viral_post", "crisis", "channel"]
 
 
 def severity_at_least(value: float, limits: tuple[float, float, float]) -> Severity | None:

@@ -23,6 +23,7 @@ KIND_LABELS: dict[str, str] = {
     "burst": "complaint burst",
     "viral_post": "viral post",
     "traffic_spike": "traffic spike",
+    "channel": "channel problem",
 }
 MAX_POSTS_SHOWN = 5
 """Posts quoted in an e-mail or chat message (the rest are listed by id)."""

@@ -17,7 +17,8 @@ from townhall.db import session_factory
 from townhall.errors import TownhallError
 from townhall.org.source import PolicySource
 from townhall.posts import now_utc
-from townhall.web import admin, auth, crisis, health, inbox, items, teams
+from townhall.publishing.publisher import OutboxPublisher
+from townhall.web import admin, auth, channels, crisis, health, inbox, items, teams
 from townhall.web.context import WebState, state
 from townhall.web.security import SecurityHeadersMiddleware
 from townhall.web.templating import STATIC_DIR, Templates
@@ -92,6 +93,9 @@ def create_app(
         clock=clock,
         deliverer=Deliverer(),
     )
+    if settings.listen:
+        web: WebState = app.state.web
+        web.publisher = OutboxPublisher(web.sessions, lambda: web.policy, settings, clock)
     app.add_exception_handler(TownhallError, _townhall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
@@ -101,6 +105,7 @@ def create_app(
     app.include_router(teams.router)
     app.include_router(admin.router)
     app.include_router(crisis.router)
+    app.include_router(channels.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         SessionMiddleware,

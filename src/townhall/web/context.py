@@ -18,6 +18,7 @@ from townhall.posts import now_utc
 from townhall.web.templating import Templates
 
 if TYPE_CHECKING:
+    from townhall.publishing.publisher import OutboxPublisher
     from townhall.web.worker import Deliverer
 
 
@@ -33,6 +34,8 @@ class WebState:
     """The app's "now" (UTC); tests inject one to drive SLA clocks."""
     deliverer: Deliverer | None = None
     """Sends radar alerts; set by ``create_app``."""
+    publisher: OutboxPublisher | None = None
+    """Publishes the outbox's due posts each pass (unless ``TOWNHALL_LISTEN`` is false)."""
     stopping: threading.Event = field(default_factory=threading.Event)
     servers: list[Any] = field(default_factory=list)
     open_streams: int = 0

@@ -1,6 +1,7 @@
 """The web server's background loop, every few seconds: reload the policy file when it changes,
-one pass of the queue worker (SLA breaches, escalation, automatic assignment), then send the
-radar's new alerts by e-mail and webhook (outside any database transaction)."""
+one pass of the queue worker (SLA breaches, escalation, automatic assignment), one pass of the
+outbox publisher, then send the radar's new alerts by e-mail and webhook (outside any database
+transaction)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ def queue_tick(web: WebState) -> QueuePass:
         log.warning("policy reloaded from %s (version %d)", web.source.path, web.source.version)
     with web.sessions() as session, session.begin():
         result = work_queues(session, web.policy, web.clock())
+    if web.publisher is not None:
+        published = web.publisher.run_once()
+        for line in published.errors:
+            log.warning("outbox: %s", line)
     if web.deliverer is not None:
         web.deliverer.run(web)
     return result
@@ -85,3 +90,5 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             web.stopping.set()
             tasks.cancel_scope.cancel()
+            if web.publisher is not None:
+                web.publisher.close()

@@ -1,0 +1,1 @@
+"""The Bluesky connector: mentions, replies, quotes and searches over atproto; publishing."""

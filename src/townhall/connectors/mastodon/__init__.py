@@ -1,0 +1,1 @@
+"""The Mastodon connector (Mastodon.py) and a local stand-in Mastodon server."""
