@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from townhall.routing.rules import RouteFacts
@@ -30,3 +31,7 @@ def facts(**overrides: Any) -> RouteFacts:
         created_at=NOON,
     )
     return replace(base, **overrides)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, which the browser tests drive through Playwright."""

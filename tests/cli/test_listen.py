@@ -114,7 +114,7 @@ def test_a_revoked_token_marks_the_channel_alerts_and_audits(setup, mastodon) ->
     assert listen("--channel", "mastodon")[0] == 0
     standin.revoke_token()
 
-    code, report, stderr = listen("--channel", "mastodon")
+    code, report, _ = listen("--channel", "mastodon")
 
     assert code == 1 and report["mastodon"]["health"] == "auth_failed"
     assert "access token" in report["mastodon"]["error"]

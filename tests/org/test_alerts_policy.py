@@ -142,7 +142,7 @@ def test_other_mistakes_are_named():
     assert problems({"webhooks": [hook(), hook(kinds=["crisis", "outage"], format="teams")]}) == [
         (
             ("webhooks", 1, "kinds", 1),
-            "Input should be 'crisis', 'burst', 'viral_post' or 'traffic_spike'",
+            "Input should be 'crisis', 'burst', 'viral_post', 'traffic_spike' or 'channel'",
         ),
         (("webhooks", 1, "format"), "Input should be 'generic' or 'slack'"),
     ]

@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from support import CHROMIUM
 from townhall.cases.tasks import QueuePass
 from townhall.config import Settings
 from townhall.db import make_engine, session_factory, transaction
@@ -242,3 +243,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# -- Debian Chromium through Playwright (the browser tests) -------------------------------
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Live rows arrive on a one-second poll; give a loaded 2-core CI machine room (15 s, not 5 s).
+    sync_api.expect.set_options(timeout=15_000)
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(
+    browser: Any,
+    live_server: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
+    """A page on the live server; saves a screenshot when the test fails."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    yield tab
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed:
+        folder = tmp_path_factory.mktemp("browser-failures")
+        tab.screenshot(path=str(folder / f"{request.node.name}.png"), full_page=True)
+        print(f"screenshot of the failure: {folder}")
+    context.close()

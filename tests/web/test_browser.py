@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from support import CHROMIUM
+
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 pytestmark = [
@@ -28,41 +19,6 @@ pytestmark = [
         "(make installs it: apt-get install chromium)",
     ),
 ]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium through Playwright."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Live rows arrive on a one-second poll; give a loaded 2-core CI machine room (15 s, not 5 s).
-    sync_api.expect.set_options(timeout=15_000)
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(
-    browser: Any,
-    live_server: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-    request: pytest.FixtureRequest,
-) -> Iterator[Any]:
-    """A page on the live server; saves a screenshot when the test fails."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
-    tab = context.new_page()
-    tab.dialogs = []
-    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
-    yield tab
-    report = getattr(request.node, "rep_call", None)
-    if report is None or report.failed:
-        folder = tmp_path_factory.mktemp("browser-failures")
-        tab.screenshot(path=str(folder / f"{request.node.name}.png"), full_page=True)
-        print(f"screenshot of the failure: {folder}")
-    context.close()
 
 
 def _log_in(page: Any, email: str = "sofia.rossi@acme.example") -> None:
@@ -200,11 +156,14 @@ def test_our_story_the_crisis_room_opens_and_a_reply_waits_for_pr(site: Any, pag
     expect(page.locator(".crisis-banner")).to_contain_text("public replies wait for")
     page.get_by_role("textbox", name="Reply").fill("So sorry to see this! We are on it.")
     page.get_by_role("button", name="Save reply").click()
-    expect(page.locator(".reply-status").first).to_have_text("held for approval")
+    expect(page.locator(".reply-status").first).to_have_text("waiting for approval")
 
     page.get_by_role("button", name="Log out").click()
     _log_in(page, "grace.lindqvist@acme.example")
     page.goto(f"/crises/{room.id}")
+    expect(page.locator("#held")).to_contain_text("Approve after the cool-down")
+    site.clock.advance(timedelta(minutes=31))
+    page.reload()
     expect(page.locator("#held")).to_contain_text("So sorry to see this! We are on it.")
     expect(page.locator("#held").get_by_role("button", name="Approve")).to_be_visible()
     assert page.dialogs == []
