@@ -22,7 +22,7 @@ import yaml
 
 from townhall.connectors.mastodon.standin import MastodonStandin
 from townhall.connectors.rss.standin import FeedStandin
-from townhall.connectors.standin import LocalServer
+from townhall.connectors.standin import LocalServer, free_port
 
 TOKEN_ENV = "TOWNHALL_DEMO_MASTODON_TOKEN"  # noqa: S105 - a variable name, not a secret
 """The environment variable the demo's stand-in Mastodon channel reads its token from."""
@@ -147,9 +147,14 @@ class DemoNetworks:
 
 def start_demo_networks() -> DemoNetworks:
     """Start the stand-in Mastodon and feed server on 127.0.0.1 (free ports)."""
-    mastodon = MastodonStandin(domain="mastodon.localhost", token="demo-token")  # noqa: S106
+    port = free_port()
+    mastodon = MastodonStandin(
+        domain="mastodon.localhost",
+        token="demo-token",  # noqa: S106 - the stand-in's own, printed nowhere
+        web_url=f"http://127.0.0.1:{port}",
+    )
     feeds = FeedStandin()
     feeds.add_feed("/acme-news.rss", "rss", "Kitchen Tech News (stand-in)")
-    servers = [LocalServer(mastodon.app).start(), LocalServer(feeds.app).start()]
+    servers = [LocalServer(mastodon.app, port=port).start(), LocalServer(feeds.app).start()]
     os.environ[TOKEN_ENV] = mastodon.token
     return DemoNetworks(mastodon, feeds, servers)

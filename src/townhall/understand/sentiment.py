@@ -42,7 +42,6 @@ import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from emosent import EMOJI_SENTIMENT_DICT
 from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
     SentimentIntensityAnalyzer,
@@ -50,6 +49,7 @@ from vaderSentiment.vaderSentiment import (
     normalize,
 )
 
+from townhall.understand._quiet_emosent import EMOJI_SENTIMENT_DICT
 from townhall.understand.labels import SentimentLabel
 from townhall.understand.lexicon import EMOJI_OVERRIDES, LEXICON_EXTRA
 

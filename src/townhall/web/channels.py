@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from townhall.channels.health import BAD
 from townhall.channels.service import connect
+from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
 from townhall.errors import NotFoundError, PermissionDeniedError
 from townhall.models import ChannelHealth, ChannelState, OutboxPost, OutboxStatus, Role
@@ -32,6 +33,14 @@ HEALTH_LABELS = {
     ChannelHealth.AUTH_FAILED: "token refused",
     ChannelHealth.NOT_CONNECTED: "not connected",
 }
+
+CAPABILITY_LABELS = {
+    Capability.FETCH: "listens",
+    Capability.STREAM: "live stream",
+    Capability.PUBLISH: "publishes",
+    Capability.DIRECT: "private messages",
+}
+"""How each connector capability reads on the Channels page."""
 
 RECENT = 100
 """Outbox posts shown on the outbox page."""
@@ -60,7 +69,9 @@ def channels_page(request: Request, session: DbSession, user: CurrentUser) -> Re
                 if health
                 else ("simulated or files" if not channel.live else "not fetched yet"),
                 "bad": health in BAD if health else False,
-                "capabilities": sorted(str(c) for c in capabilities_of(channel)),
+                "capabilities": [
+                    label for c, label in CAPABILITY_LABELS.items() if c in capabilities_of(channel)
+                ],
                 "lag": _ago(st.last_post_at, now) if st else "—",
                 "fetched": _ago(st.last_fetch_at, now) if st else "never",
             }

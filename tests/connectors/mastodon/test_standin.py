@@ -133,3 +133,22 @@ def test_reply_and_hashtag_controls(standin: MastodonStandin, server: LocalServe
     assert reply["in_reply_to_account_id"] == standin.me["id"]
     timeline = httpx.get(f"{server.url}/api/v1/timelines/tag/airfry5", headers=AUTH).json()
     assert [s["id"] for s in timeline] == [tagged["id"]]
+
+
+def test_with_a_web_url_published_statuses_link_to_a_page_of_the_stand_in():
+    from townhall.connectors.standin import free_port
+
+    port = free_port()
+    standin = MastodonStandin(token=TOKEN, web_url=f"http://127.0.0.1:{port}")
+    with LocalServer(standin.app, port=port) as server:
+        created = httpx.post(
+            f"{server.url}/api/v1/statuses",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            data={"status": "Hello <script>x</script>"},
+        ).json()
+        assert created["url"] == f"{server.url}/@acme/{created['id']}"
+        page = httpx.get(created["url"])
+        missing = httpx.get(f"{server.url}/@acme/999")
+    assert page.status_code == 200 and "Local stand-in for a Mastodon server" in page.text
+    assert "Hello &lt;script&gt;x&lt;/script&gt;" in page.text and "<script>x" not in page.text
+    assert missing.status_code == 404

@@ -70,8 +70,12 @@ class MastodonStandin:
         *,
         version: str = "4.3.2",
         heartbeat_seconds: float = 10.0,
+        web_url: str | None = None,
     ) -> None:
         self.domain = domain
+        self.web_url = web_url.rstrip("/") if web_url else None
+        """Where this stand-in is reachable (the demo): the account's statuses link there, and
+        ``/@<user>/<id>`` shows one, instead of pointing at the made-up ``domain``."""
         self.token = token
         self.version = version
         self.heartbeat_seconds = heartbeat_seconds
@@ -365,6 +369,7 @@ class MastodonStandin:
     def _routes(self) -> list[Route]:
         return [
             Route("/", self._home),
+            Route("/@{user}/{id}", self._status_page),
             Route("/api/v1/instance", self._instance_v1),
             Route("/api/v1/instance/", self._instance_v1),
             Route("/api/v2/instance", self._instance_v2),
@@ -549,6 +554,9 @@ class MastodonStandin:
         created = self.add_status(
             f"@{me['username']}@{self.domain}", text, reply_to=reply_to, visibility=visibility
         )
+        if self.web_url:
+            with self._lock:
+                created["url"] = f"{self.web_url}/@{me['username']}/{created['id']}"
         with self._lock:
             if key:
                 self._idempotency[key] = created["id"]
@@ -595,6 +603,28 @@ class MastodonStandin:
                 if stream in self._streams:
                     self._streams.remove(stream)
                 self._streams_changed.notify_all()
+
+    async def _status_page(self, request: Request) -> Response:
+        from townhall.connectors.html_text import html_to_text
+
+        with self._lock:
+            status = self._statuses.get(request.path_params["id"])
+        if status is None:
+            return HTMLResponse("<!doctype html><p>No such status on this stand-in.</p>", 404)
+        who = status.get("account", {}).get("acct", "?")
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>Status {html.escape(str(status['id']))} (Mastodon stand-in)</title></head>"
+            "<body><p><strong>Local stand-in for a Mastodon server</strong> (not a real "
+            "network). <a href='/'>All statuses</a></p>"
+            f"<article><p><b>@{html.escape(str(who))}</b> · "
+            f"{html.escape(str(status.get('created_at')))} · "
+            f"{html.escape(str(status.get('visibility')))}</p>"
+            f"<p>{html.escape(html_to_text(str(status.get('content') or '')))}</p></article>"
+            "</body></html>"
+        )
+        return HTMLResponse(page)
 
     async def _home(self, request: Request) -> Response:
         with self._lock:
