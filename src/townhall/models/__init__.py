@@ -9,6 +9,7 @@ from townhall.models.crisis import (
     CrisisRoom,
     CrisisStatus,
 )
+from townhall.models.dead_letter import DeadLetter
 from townhall.models.item import Item, ItemStatus, Note, SlaBreach
 from townhall.models.outbox import OutboxAttempt, OutboxKind, OutboxPost, OutboxStatus
 from townhall.models.post import PostRecord
@@ -23,6 +24,7 @@ __all__ = [
     "ChecklistEntry",
     "CrisisRoom",
     "CrisisStatus",
+    "DeadLetter",
     "Item",
     "ItemStatus",
     "Note",
