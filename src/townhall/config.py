@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         "errors, timeouts, SMTP 4xx, HTTP 429/5xx), with exponential backoff between them.",
     )
 
+    max_future_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400 * 366,
+        description="Clock skew allowed for a post's date: a post dated further after the "
+        "moment it is ingested or heard is rejected with its line or id named.",
+    )
     secrets_key: str | None = Field(
         default=None,
         description="Encrypts the channel tokens and passwords stored by `townhall channels "

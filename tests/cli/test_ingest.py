@@ -54,7 +54,14 @@ def test_ingest_stores_good_lines_and_names_bad_ones(database, tmp_path, make_po
 
     assert result.exit_code == 1, result.output
     summary = orjson.loads(result.stdout.strip().splitlines()[-1])
-    assert summary == {"read": 9, "stored": 6, "duplicates": 1, "rejected": 2, "items": 5}
+    assert summary == {
+        "read": 9,
+        "stored": 6,
+        "duplicates": 1,
+        "rejected": 2,
+        "items": 5,
+        "dead_letters": 0,
+    }
     assert f"{file}:3: not valid JSON" in result.stderr
     assert f"{file}:5: created_at: needs a time zone" in result.stderr
     assert counts(database) == (6, 5)

@@ -139,3 +139,25 @@ def test_naive_rule_fires_on_the_daily_peak_after_a_quiet_night() -> None:
         naive.add(at, [topic], negative)
     alarms += naive.advance(MONDAY + 48 * HOUR)
     assert alarms  # the point of the comparison: mean + 3σ ignores the hour of the day
+
+
+def test_a_far_off_date_closes_a_bounded_number_of_buckets(monkeypatch) -> None:
+    from townhall.radar import bursts
+
+    detector = bursts.BurstDetector()
+    naive = bursts.NaiveDetector()
+    closes: list[int] = []
+    real = detector._close
+    monkeypatch.setattr(detector, "_close", lambda b: closes.append(b) or real(b))
+    start = 1_790_000_000.0
+    for d in (detector, naive):
+        d.add(start, ["product:airfry_5"], True, *(["p1"] if d is detector else []))
+        d.advance(start + 600)
+    year_2999 = 32_503_680_000.0
+    detector.add(year_2999, ["product:airfry_5"], True, "p2")
+    detector.advance(year_2999 + 300)
+    naive.add(year_2999, ["product:airfry_5"], True)
+    naive.advance(year_2999 + 300)
+
+    assert 2 <= len(closes) <= bursts.MAX_CATCHUP + 2
+    assert closes[-1] == int(year_2999 // bursts.BUCKET)

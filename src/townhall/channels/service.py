@@ -29,6 +29,7 @@ from townhall.errors import ChannelAuthError, ChannelError, ConfigError
 from townhall.models import AlertRecord, ChannelHealth, ChannelState
 from townhall.org.policy import Channel, Policy
 from townhall.pipeline.runner import EMPTY, BatchResult, Pipeline
+from townhall.posts import check_time, terminal_safe
 
 log = logging.getLogger(__name__)
 
@@ -276,8 +277,15 @@ class ChannelListener:
         return report
 
     def _store(self, report: ListenReport, fetched: Fetched, now: datetime) -> ListenReport:
-        posts = fetched.posts
-        report.fetched, report.rejected = len(posts), [str(r) for r in fetched.rejected]
+        report.rejected = [str(r) for r in fetched.rejected]
+        posts = []
+        for post in fetched.posts:
+            late = check_time(post, now, self._settings.max_future_seconds)
+            if late is None:
+                posts.append(post)
+            else:
+                report.rejected.append(f"{self.channel.id} post {post.external_id}: {late}")
+        report.fetched = len(fetched.posts)
         report.not_modified, report.cursor = fetched.not_modified, dict(fetched.cursor)
         size = max(1, self._settings.batch_size)
         chunks = [posts[i : i + size] for i in range(0, len(posts), size)] or [[]]
@@ -315,7 +323,7 @@ class ChannelListener:
             total = total + result
         report.stored, report.duplicates = total.stored, total.duplicates
         for rejected in report.rejected:
-            log.warning("%s: %s", self.channel.id, rejected)
+            log.warning("%s: %s", self.channel.id, terminal_safe(rejected))
         return report
 
     def run(

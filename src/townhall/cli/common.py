@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,7 +24,7 @@ from rich.progress import (
 
 from townhall.connectors.jsonl.connector import JsonlConnector
 from townhall.errors import ConfigError, PostFormatError
-from townhall.posts import Post
+from townhall.posts import MAX_FUTURE_SECONDS, Post, terminal_safe
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 """Progress, warnings and per-line errors go to stderr so stdout stays pipeable."""
@@ -73,8 +74,18 @@ class PostBatches:
     """
 
     def __init__(
-        self, file: str, label: str, size: int, max_errors_shown: int | None = None
+        self,
+        file: str,
+        label: str,
+        size: int,
+        max_errors_shown: int | None = None,
+        not_after: Callable[[], datetime] | None = None,
+        max_future: float = MAX_FUTURE_SECONDS,
     ) -> None:
+        """``not_after`` (a clock): reject posts dated more than ``max_future`` seconds after
+        it (storing commands; offline ones read any date)."""
+        self.not_after = not_after
+        self.max_future = max_future
         self.file = file
         self.source = "<stdin>" if file == "-" else file
         self.label = label
@@ -92,14 +103,20 @@ class PostBatches:
             task = progress.add_task(self.source, total=nbytes, status="")
             self._status = lambda text: progress.update(task, status=text)
             connector = JsonlConnector(
-                stream, self.source, on_line=lambda line: progress.advance(task, len(line))
+                stream,
+                self.source,
+                on_line=lambda line: progress.advance(task, len(line)),
+                not_after=self.not_after,
+                max_future=self.max_future,
             )
             batch: list[Post] = []
             for parsed in connector.fetch():
                 if isinstance(parsed, PostFormatError):
                     self.rejected += 1
                     if self.max_errors_shown is None or self.rejected <= self.max_errors_shown:
-                        progress.console.print(f"[yellow]skipped[/] {escape(parsed.message)}")
+                        progress.console.print(
+                            f"[yellow]skipped[/] {escape(terminal_safe(parsed.message))}"
+                        )
                     continue
                 batch.append(parsed)
                 if len(batch) >= self.size:

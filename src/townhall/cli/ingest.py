@@ -29,16 +29,24 @@ def ingest(
     """Store every valid post of FILE once and open inbox items for those that need one.
 
     Bad lines are reported on stderr with their line number and skipped; every valid line is
-    stored. A JSON summary (read, stored, duplicates, rejected, items) goes to stdout. Exits 1
-    when any line was rejected, 0 otherwise.
+    stored. A post dated more than TOWNHALL_MAX_FUTURE_SECONDS (default 300) after now is a bad
+    line, and so is one dated before 1990. A JSON summary (read, stored, duplicates, rejected,
+    items) goes to stdout. Exits 1 when any line was rejected, 0 otherwise.
     """
     with open_runtime(policy) as runtime:
         size = batch_size or runtime.settings.batch_size
         pipeline = runtime.pipeline()
         total = EMPTY
-        posts = PostBatches(file, "ingest", size, max_errors_shown=MAX_ERRORS_SHOWN)
+        posts = PostBatches(
+            file,
+            "ingest",
+            size,
+            max_errors_shown=MAX_ERRORS_SHOWN,
+            not_after=now_utc,
+            max_future=runtime.settings.max_future_seconds,
+        )
         for batch in posts:
-            total = total + pipeline.process_batch(batch, now_utc())
+            total = total + pipeline.process_batch(batch, now_utc(), source=posts.source)
             posts.status(f"stored {total.stored:,}")
     rejected = posts.rejected
     summary = {
@@ -47,11 +55,17 @@ def ingest(
         "duplicates": total.duplicates,
         "rejected": rejected,
         "items": total.items,
+        "dead_letters": total.dead,
     }
     err.print(
         f"read {summary['read']:,} · stored {total.stored:,} · duplicates {total.duplicates:,}"
         f" · rejected {rejected:,} · items opened {total.items:,}"
+        + (
+            f" · [red]dead letters {total.dead:,}[/] (see townhall dead-letters list)"
+            if total.dead
+            else ""
+        )
     )
     typer.echo(orjson.dumps(summary).decode())
-    if rejected:
+    if rejected or total.dead:
         raise typer.Exit(1)

@@ -18,7 +18,7 @@ from townhall.channels.service import ChannelListener, ListenReport, live_channe
 from townhall.cli.common import err
 from townhall.cli.runtime import Runtime, open_runtime
 from townhall.pipeline.runner import Pipeline
-from townhall.posts import now_utc
+from townhall.posts import now_utc, terminal_safe
 
 
 def listeners_for(runtime: Runtime, names: list[str] | None) -> list[ChannelListener]:
@@ -49,9 +49,9 @@ def listeners_for(runtime: Runtime, names: list[str] | None) -> list[ChannelList
 
 def _print(report: ListenReport) -> None:
     for line in report.rejected:
-        err.print(f"[yellow]skipped:[/] {escape(report.channel)}: {escape(line)}")
+        err.print(f"[yellow]skipped:[/] {escape(report.channel)}: {escape(terminal_safe(line))}")
     if report.error:
-        err.print(f"[red]{escape(report.channel)}:[/] {escape(report.error)}")
+        err.print(f"[red]{escape(report.channel)}:[/] {escape(terminal_safe(report.error))}")
     typer.echo(orjson.dumps(report.to_json()).decode())
 
 

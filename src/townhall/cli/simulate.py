@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from townhall.connectors.simulator.scenario import generate_day
-from townhall.posts import Post
+from townhall.posts import Post, now_utc
 
 
 def _parse_start(value: str | None) -> datetime | None:
@@ -55,7 +55,10 @@ def simulate(
     ] = 60.0,
     start: Annotated[
         str | None,
-        typer.Option(help="ISO start time, e.g. 2026-11-20T00:00:00Z (default today 00:00 UTC)."),
+        typer.Option(
+            help="ISO start time, e.g. 2026-11-20T00:00:00Z (default: HOURS before now, so "
+            "the whole day is in the past and `townhall ingest` takes every post)."
+        ),
     ] = None,
     no_crisis: Annotated[
         bool, typer.Option("--no-crisis", help="Leave out the melted-basket crisis.")
@@ -69,7 +72,7 @@ def simulate(
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     posts = generate_day(
         seed=seed,
-        start=_parse_start(start),
+        start=_parse_start(start) or now_utc().replace(microsecond=0) - timedelta(hours=hours),
         hours=hours,
         base_rate_per_hour=rate,
         crisis_at_hours=None if no_crisis else crisis_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,10 +11,11 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import Insert, Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from townhall.audit import SYSTEM
-from townhall.models import AuditEvent, Item, ItemStatus, PostRecord
+from townhall.models import AuditEvent, DeadLetter, Item, ItemStatus, PostRecord
 from townhall.pipeline.stages import dedup, needs_item, post_key
 from townhall.posts import Post
 from townhall.routing.rules import RouteDecision, route_by_channel
@@ -27,13 +29,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What one batch did: posts read, newly stored, already known, items created, alerts."""
+    """What one batch did: posts read, newly stored, already known, items created, alerts,
+    and posts set aside as dead letters (they failed inside the pipeline)."""
 
     read: int
     stored: int
     duplicates: int
     items: int
     alerts: int = 0
+    dead: int = 0
 
     def __add__(self, other: BatchResult) -> BatchResult:
         return BatchResult(
@@ -42,10 +46,13 @@ class BatchResult:
             self.duplicates + other.duplicates,
             self.items + other.items,
             self.alerts + other.alerts,
+            self.dead + other.dead,
         )
 
 
 EMPTY = BatchResult(0, 0, 0, 0)
+
+log = logging.getLogger(__name__)
 
 # Core tables: bulk inserts skip the ORM's per-object bookkeeping.
 POSTS = cast(Table, PostRecord.__table__)
@@ -149,10 +156,34 @@ class Pipeline:
         posts: Sequence[Post],
         now: datetime,
         within: Callable[[Session, BatchResult], None] | None = None,
+        source: str = "",
     ) -> BatchResult:
         """Dedup, route and persist ``posts`` in one transaction; ``within`` runs in that same
         transaction, after the posts (a listener commits its cursor there, so a crash never
-        records a cursor without the posts it covers)."""
+        records a cursor without the posts it covers).
+
+        A post that makes the batch fail unexpectedly is found by splitting the batch in
+        halves, stored as a dead letter with its error (``source`` says where it came from),
+        and the rest is stored. A busy or unreachable database (``OperationalError``) is not a
+        post's fault: it is raised for the caller to retry.
+        """
+        try:
+            return self._process(posts, now, within)
+        except OperationalError:
+            raise
+        except Exception:
+            if not posts:
+                raise
+            log.exception("a batch of %d posts failed: finding the post that fails", len(posts))
+            return self._isolate(list(posts), now, within, source)
+
+    def _process(
+        self,
+        posts: Sequence[Post],
+        now: datetime,
+        within: Callable[[Session, BatchResult], None] | None,
+        carried: BatchResult = EMPTY,
+    ) -> BatchResult:
         unique, repeats = dedup(posts)
         if not unique and within is None:
             return BatchResult(len(posts), 0, repeats, 0)
@@ -162,8 +193,50 @@ class Pipeline:
             alerts = self._watch(session, stored, now) if unique else 0
             result = BatchResult(len(posts), len(stored), len(posts) - len(stored), items, alerts)
             if within is not None:
-                within(session, result)
+                within(session, carried + result)
         return result
+
+    def _isolate(
+        self,
+        posts: list[Post],
+        now: datetime,
+        within: Callable[[Session, BatchResult], None] | None,
+        source: str,
+    ) -> BatchResult:
+        """Store what can be stored of a failing batch, bisecting down to the posts that fail
+        (each a dead letter); then run ``within`` in a transaction of its own."""
+        total = EMPTY
+        pending = [posts]
+        while pending:  # at most 2 × len(posts) batches
+            chunk = pending.pop()
+            try:
+                total = total + self._process(chunk, now, None)
+            except OperationalError:
+                raise
+            except Exception as exc:
+                if len(chunk) == 1:
+                    self._dead_letter(chunk[0], exc, now, source)
+                    total = total + BatchResult(1, 0, 0, 0, dead=1)
+                else:
+                    middle = len(chunk) // 2
+                    pending.extend([chunk[middle:], chunk[:middle]])
+        if within is not None:
+            self._process([], now, within, total)
+        return total
+
+    def _dead_letter(self, post: Post, exc: Exception, now: datetime, source: str) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+        log.error("dead letter %s (%s): %s", post.id, source or "unknown source", error)
+        with self._sessions() as session, session.begin():
+            session.add(
+                DeadLetter(
+                    source=(source or post.channel)[:512],
+                    post_id=post.id,
+                    post=post.to_json(),
+                    error=error,
+                    created_at=now,
+                )
+            )
 
     def _watch(self, session: Session, stored: list[Stored], now: datetime) -> int:
         """Feed the radar; store its alerts (opening crisis rooms) and put the new items of

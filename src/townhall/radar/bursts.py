@@ -45,6 +45,11 @@ SEVERITIES: tuple[Severity, ...] = ("watch", "warning", "critical")
 BUCKET = 300.0
 """Bucket length in seconds."""
 
+MAX_CATCHUP = 2 * 7 * 288
+"""Most empty buckets closed one by one after a gap in post time (two weeks of 5-minute
+buckets: the hour-of-week profile and the 3-day forgetting see a quiet fortnight as it was);
+a longer gap skips the rest, keeping the state as the last of them left it."""
+
 RUN = 24
 """Most buckets (2 h) a run, and so a burst's window, spans."""
 
@@ -197,6 +202,9 @@ class BurstDetector:
         if self._bucket is None:
             self._bucket = target
             return found
+        # A gap in post time (a quiet week, a post dated years ahead) closes at most
+        # MAX_CATCHUP empty buckets, then jumps: the work is bounded, whatever the gap.
+        self._bucket = max(self._bucket, target - MAX_CATCHUP)
         while self._bucket < target:
             found.extend(self._close(self._bucket))
             self._bucket += 1
@@ -327,6 +335,7 @@ class NaiveDetector:
         target = int(now // BUCKET)
         if self._bucket is None:
             self._bucket = target
+        self._bucket = max(self._bucket, target - MAX_CATCHUP)
         while self._bucket < target:
             for topic in set(self._recent) | set(self._counts):
                 recent = self._recent.setdefault(topic, deque(maxlen=self.window))
