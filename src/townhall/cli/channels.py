@@ -21,6 +21,7 @@ from townhall.cli.runtime import open_runtime
 from townhall.connectors.registry import connector_for
 from townhall.errors import ChannelError, ConfigError
 from townhall.models import ChannelState
+from townhall.org.policy import Channel, Policy
 from townhall.posts import now_utc
 
 app = typer.Typer(no_args_is_help=True)
@@ -37,6 +38,16 @@ def _ago(at: datetime | None, now: datetime) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min ago"
     return f"{seconds // 3600} h ago"
+
+
+def _channel(policy: Policy, channel_id: str) -> Channel:
+    """The policy's channel ``channel_id``; exit 2 naming the channels it has."""
+    try:
+        return policy.channel(channel_id)
+    except KeyError:
+        known = ", ".join(c.id for c in policy.channels)
+        err.print(f"[red]error:[/] no channel {escape(channel_id)!r} (the policy has {known})")
+        raise typer.Exit(2) from None
 
 
 @app.command("list")
@@ -114,12 +125,7 @@ def test_channel(
 ) -> None:
     """Check a channel's credentials and API, and say exactly what is wrong (exit 1)."""
     with open_runtime(policy) as runtime:
-        try:
-            channel = runtime.policy.channel(channel_id)
-        except KeyError:
-            known = ", ".join(c.id for c in runtime.policy.channels)
-            err.print(f"[red]error:[/] no channel {escape(channel_id)!r} (the policy has {known})")
-            raise typer.Exit(2) from None
+        channel = _channel(runtime.policy, channel_id)
         if not channel.live:
             err.print(
                 f"[red]error:[/] {escape(channel_id)} is not connected to a network: give it "
@@ -158,11 +164,7 @@ def connect(
 ) -> None:
     """Store a channel's token or app password, encrypted with TOWNHALL_SECRETS_KEY."""
     with open_runtime(policy) as runtime:
-        try:
-            channel = runtime.policy.channel(channel_id)
-        except KeyError:
-            err.print(f"[red]error:[/] no channel {escape(channel_id)!r} in the policy")
-            raise typer.Exit(2) from None
+        channel = _channel(runtime.policy, channel_id)
         try:
             with runtime.sessions() as session, session.begin():
                 store_secret(session, runtime.settings, channel, secret, actor="cli", now=now_utc())

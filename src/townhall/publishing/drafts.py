@@ -66,9 +66,10 @@ def may_approve(actor: User, department: str) -> bool:
     )
 
 
-def _audit(
+def audit(
     session: Session, post: OutboxPost, actor: str, action: str, now: datetime, why: str
 ) -> None:
+    """Record what happened to an outbox post: on its item's history when it answers one."""
     subject_type, subject_id = ("item", post.item_id) if post.item_id else ("outbox", post.id)
     record(
         session,
@@ -78,7 +79,12 @@ def _audit(
         subject_type=subject_type,
         subject_id=subject_id,
         why=why,
-        details={"outbox_id": post.id, "channel": post.channel, "kind": str(post.kind)},
+        details={
+            "outbox_id": post.id,
+            "channel": post.channel,
+            "kind": str(post.kind),
+            "remote_url": post.remote_url,
+        },
     )
 
 
@@ -178,7 +184,7 @@ def create_draft(
         why = f"{author.name} wrote a {kind.value} and, as an approver of {department}, approved it"
     else:
         why = f"{author.name} wrote a {kind.value}; it waits for an approver of {department}"
-    _audit(session, post, author.email, f"outbox.{post.status}", now, why)
+    audit(session, post, author.email, f"outbox.{post.status}", now, why)
     return post
 
 
@@ -233,7 +239,7 @@ def decide(
         post.decided_by_id, post.decided_at, post.updated_at = actor.id, now, now
         post.decided_by = actor
     verb = "approved" if approve else "rejected"
-    _audit(
+    audit(
         session,
         post,
         actor.email,

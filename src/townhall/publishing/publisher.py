@@ -31,7 +31,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from townhall.audit import SYSTEM, record
+from townhall.audit import SYSTEM
 from townhall.channels.service import credentials_for
 from townhall.config import Settings
 from townhall.connectors.base import Capability, Outgoing, Publisher, Sent
@@ -48,6 +48,7 @@ from townhall.models import Item, OutboxAttempt, OutboxKind, OutboxPost, OutboxS
 from townhall.models.outbox import DUE
 from townhall.org.policy import Policy
 from townhall.posts import Post
+from townhall.publishing.drafts import audit
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ class OutboxPublisher:
                 post.error_kind = "unknown"
                 post.error = "The publisher stopped while publishing: reading the account back."
                 _finish_open_attempts(session, post.id, now, "unknown", post.error)
-                self._audit(session, post, now, "outbox.unknown", post.error)
+                audit(session, post, SYSTEM, "outbox.unknown", now, post.error)
 
     def _reconcile(self, summary: RunSummary) -> None:
         with self._sessions() as session, session.begin():
@@ -219,7 +220,7 @@ class OutboxPublisher:
                     attempt.outcome = "not_found"
                     post.status, post.updated_at = OutboxStatus.APPROVED, now
                     post.error = "Not on the network after an unknown outcome: sending again."
-                    self._audit(session, post, now, "outbox.retry", post.error)
+                    audit(session, post, SYSTEM, "outbox.retry", now, post.error)
                     summary.retried += 1
                 attempt.finished_at = now
 
@@ -238,7 +239,7 @@ class OutboxPublisher:
                     f"Due at {due:%Y-%m-%d %H:%M} UTC and still not out {minutes:.0f} minutes "
                     "later: not posted late."
                 )
-                self._audit(session, post, now, "outbox.missed", post.error)
+                audit(session, post, SYSTEM, "outbox.missed", now, post.error)
                 summary.missed += 1
 
     def _claim(self, limit: int) -> list[tuple[int, str]]:
@@ -332,7 +333,7 @@ class OutboxPublisher:
                 post.next_attempt_at = now + RETRY_BACKOFF * 2 ** min(post.attempts - 1, 6)
             summary.retried += 1
         _finish_open_attempts(session, post.id, now, outcome, exc.message, kind=post.error_kind)
-        self._audit(session, post, now, f"outbox.{outcome}", exc.message)
+        audit(session, post, SYSTEM, f"outbox.{outcome}", now, exc.message)
 
     # -- helpers ----------------------------------------------------------------------------
     def _published(
@@ -346,7 +347,7 @@ class OutboxPublisher:
             if item is not None and item.first_responded_at is None:
                 item.first_responded_at = now
         where = f" at {sent.url}" if sent.url else ""
-        self._audit(session, post, now, "outbox.published", f"The {post.kind} was {how}{where}")
+        audit(session, post, SYSTEM, "outbox.published", now, f"The {post.kind} was {how}{where}")
 
     def _attempt(
         self, post_id: int, action: str, now: datetime, outcome: str, exc: ChannelError
@@ -354,20 +355,6 @@ class OutboxPublisher:
         with self._sessions() as session, session.begin():
             attempt = _attempt_row(session, post_id, action, now)
             attempt.outcome, attempt.error, attempt.finished_at = outcome, exc.message, now
-
-    @staticmethod
-    def _audit(session: Session, post: OutboxPost, now: datetime, action: str, why: str) -> None:
-        subject_type, subject_id = ("item", post.item_id) if post.item_id else ("outbox", post.id)
-        record(
-            session,
-            at=now,
-            actor=SYSTEM,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            why=why,
-            details={"outbox_id": post.id, "channel": post.channel, "remote_url": post.remote_url},
-        )
 
 
 def _attempt_row(session: Session, post_id: int, action: str, now: datetime) -> OutboxAttempt:
