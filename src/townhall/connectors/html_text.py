@@ -11,11 +11,12 @@ import re
 from html.parser import HTMLParser
 
 _BLOCKS = frozenset(
-    {"p", "div", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6",
+    {"p", "div", "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
      "tr", "table", "section", "article", "header", "footer", "figure", "figcaption"}
 )  # fmt: skip
 _DROPPED = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg"})
 _SPACES = re.compile(r"[ \t\r\f\v]+")
+_SOURCE_BREAKS = re.compile(r"[\r\n]+")
 _NEWLINES = re.compile(r"\n{3,}")
 
 
@@ -24,11 +25,15 @@ class _Text(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._dropping = 0
+        self._pre = 0
         self._links: list[tuple[str | None, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROPPED:
             self._dropping += 1
+        elif tag == "pre":
+            self._pre += 1
+            self.parts.append("\n\n")
         elif tag == "br":
             self.parts.append("\n")
         elif tag in _BLOCKS:
@@ -44,6 +49,9 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _DROPPED:
             self._dropping = max(0, self._dropping - 1)
+        elif tag == "pre":
+            self._pre = max(0, self._pre - 1)
+            self.parts.append("\n\n")
         elif tag in _BLOCKS:
             self.parts.append("\n\n")
         elif tag == "a" and self._links:
@@ -57,8 +65,11 @@ class _Text(HTMLParser):
                 self.parts.append(f" ({href})" if shown else href)
 
     def handle_data(self, data: str) -> None:
-        if not self._dropping:
-            self.parts.append(data)
+        if self._dropping:
+            return
+        # A line break in HTML source is a space (only <br>, <p> and blocks break lines),
+        # except inside <pre>.
+        self.parts.append(data if self._pre else _SOURCE_BREAKS.sub(" ", data))
 
 
 def _same(shown: str, href: str) -> bool:

@@ -58,7 +58,7 @@ def test_text_says_the_title_once_and_keeps_pre_lines() -> None:
         "summary": "<p>Outage</p><p>in the\n   north</p><pre>a\nb</pre>",
         "summary_detail": {"type": "text/html"},
     }
-    assert entry_text(entry) == "Outage\n\nin the\nnorth\n\na\nb"
+    assert entry_text(entry) == "Outage\n\nin the north\n\na\nb"
     entry["summary"] = "<p>Outage in the\n   north</p>"
     assert entry_text(entry) == "Outage in the north"
 

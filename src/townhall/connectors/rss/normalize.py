@@ -65,10 +65,6 @@ def native_id(key: str) -> str:
     return key if len(key) <= MAX_NATIVE_ID_CHARS else _hash(key)
 
 
-_WHITESPACE = re.compile(r"\s+")
-_PRE = re.compile(r"<pre[\s>]", re.IGNORECASE)
-
-
 _TAG = re.compile(r"<[A-Za-z!/]")
 
 
@@ -85,11 +81,7 @@ def _plain(detail: Any, value: Any) -> str:
     text = value if isinstance(value, str) else ""
     kind = detail.get("type", "") if isinstance(detail, Mapping) else ""
     if not isinstance(kind, str) or "html" in kind or "xml" in kind or _TAG.search(text):
-        # Feed HTML is often hand-wrapped; a source line break inside a paragraph is a space
-        # in HTML (only <p>, <br> and blocks break lines). <pre> keeps its lines.
-        if not _PRE.search(text):
-            text = _WHITESPACE.sub(" ", text)
-        return html_to_text(text)
+        return html_to_text(text)  # hand-wrapped feed HTML: source line breaks are spaces
     return text.strip()
 
 
