@@ -153,3 +153,43 @@ def test_unknown_or_simulated_channels_are_refused_by_name(setup) -> None:
     assert code == 2 and "no channel 'myspace'" in stderr
     code, _, stderr = listen("--channel", "forum")
     assert code == 2 and "forum is not connected to a network" in stderr
+
+
+def test_listening_continuously_hears_the_stream_and_ctrl_c_exits_0(setup, mastodon) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    standin, _ = mastodon
+    standin.add_mention("@first@social.example", "is the KettleOne lid replaceable?")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "townhall.cli", "listen", "--channel", "mastodon"],
+        env={**os.environ, "TOWNHALL_CHANNEL_TIMEOUT": "5"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+
+        def stored() -> int:
+            return count(setup, PostRecord)
+
+        deadline = time.monotonic() + 60
+        while stored() < 1 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        assert stored() == 1
+        assert standin.wait_for_streams(1, timeout=30)
+        # A new mention arrives on the stream: the listener wakes and fetches it (its poll
+        # interval is 60 s, far longer than the bounded wait here).
+        standin.add_mention("@second@social.example", "and is the base dishwasher safe?")
+        deadline = time.monotonic() + 30
+        while stored() < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert stored() == 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, errors.decode()
+    reports = [orjson.loads(line) for line in out.decode().splitlines()]
+    assert sum(r["stored"] for r in reports) == 2
