@@ -222,3 +222,14 @@ def test_an_overdue_post_is_missed_not_posted_late(world, standin) -> None:
 
     assert summary.missed == 1 and _get(sessions, post_id).status == OutboxStatus.MISSED
     assert standin.published == []
+
+
+def test_a_rate_limited_channel_is_not_called_again_in_the_same_pass(world, standin) -> None:
+    sessions, policy, clock, publisher = world
+    ids = [_post(sessions, policy, clock.now, f"Post {n}") for n in range(3)]
+    standin.force_rate_limit(10, clock.now + timedelta(minutes=4))
+
+    summary = publisher().run_once()
+
+    assert summary.retried == 3 and _creates(standin) <= 1
+    assert {_get(sessions, i).error_kind for i in ids} == {"rate_limited"}

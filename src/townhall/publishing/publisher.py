@@ -126,6 +126,8 @@ class OutboxPublisher:
         self._clock = clock
         self._build = connectors
         self._connectors: dict[str, Publisher] = {}
+        self._limited: dict[str, ChannelRateLimitedError] = {}
+        """Channels rate limited in the current pass: their other posts wait without a call."""
 
     def _connector(self, channel_id: str) -> Publisher:
         if channel_id in self._connectors:
@@ -166,6 +168,7 @@ class OutboxPublisher:
     def run_once(self, limit: int = BATCH) -> RunSummary:
         """One pass: recover, reconcile, miss, claim and publish (see the module)."""
         summary = RunSummary()
+        self._limited = {}
         self._recover()
         self._reconcile(summary)
         self._miss(summary)
@@ -287,10 +290,16 @@ class OutboxPublisher:
             if post is None or post.claim != token:
                 return
             channel, sent = post.channel, outgoing(post)
-        try:
-            result: Sent | ChannelError = self._connector(channel).publish(sent)
-        except ChannelError as exc:
-            result = exc
+        result: Sent | ChannelError
+        if channel in self._limited:  # the channel said "wait" earlier in this pass
+            result = self._limited[channel]
+        else:
+            try:
+                result = self._connector(channel).publish(sent)
+            except ChannelError as exc:
+                result = exc
+            if isinstance(result, ChannelRateLimitedError):
+                self._limited[channel] = result
         now = self._clock()
         with self._sessions() as session, session.begin():
             post = session.get(OutboxPost, post_id)
