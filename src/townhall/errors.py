@@ -8,6 +8,7 @@ TownhallError                       base; ``status_code`` and a message a user c
 ├── NotFoundError                   an item, user or post that does not exist (404)
 ├── PermissionDeniedError           the user may not do this (403)
 ├── ConflictError                   the action clashes with the current state (409)
+├── DatabaseBusyError               the database stayed locked: try again shortly (503)
 └── ChannelError                    a connector's vendor error, translated at the boundary
     ├── ChannelUnavailableError     retry with backoff
     │   ├── ChannelRateLimitedError the channel said "slow down": wait until ``retry_at``
@@ -80,6 +81,25 @@ class ConflictError(TownhallError):
     """The action clashes with the current state."""
 
     status_code = 409
+
+
+RETRY_AFTER = 2
+"""Seconds a client is asked to wait (``Retry-After``) when the database is busy."""
+
+
+class DatabaseBusyError(TownhallError):
+    """The database stayed locked past the busy timeout: try again in a moment (503)."""
+
+    status_code = 503
+
+    def __init__(self, message: str | None = None, retry_after: int = RETRY_AFTER) -> None:
+        super().__init__(
+            message
+            or "Townhall is very busy writing right now and could not answer in time. "
+            f"Nothing was changed; please try again in {retry_after} seconds."
+        )
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ChannelError(TownhallError):

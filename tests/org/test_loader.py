@@ -239,3 +239,12 @@ def test_bad_policy_fixtures_report_exactly_what_they_expect(fixture: Path) -> N
     with pytest.raises(PolicyError) as caught:
         load_policy(fixture)
     assert caught.value.problems == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [("[" * 5000, "nests too deeply"), ("version: " + "9" * 5000, "cannot be read")],
+)
+def test_text_beyond_the_yaml_reader_is_a_policy_error(text: str, why: str) -> None:
+    with pytest.raises(PolicyError, match=why):
+        parse_policy(text, "deep.yaml")

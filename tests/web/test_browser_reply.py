@@ -51,7 +51,9 @@ def test_an_agent_replies_to_a_mention_and_it_is_published_once(
     from playwright.sync_api import expect
 
     standin, _ = mastodon
-    standin.add_mention("@priya@social.example", "my KettleOne lid won't click shut, help?")
+    standin.add_mention(
+        "@priya@social.example", "my KettleOne lid won't click shut, help?", at=site.clock()
+    )
     listener = ChannelListener(
         site.policy.channel("mastodon"),
         session_factory(site.engine),

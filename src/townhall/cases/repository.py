@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -21,8 +22,18 @@ BREACHED = Item.first_response_breached_at.is_not(None) | Item.resolution_breach
 """An item one of whose SLA clocks ran out."""
 
 
-def _filtered(query: Select[Item], flt: InboxFilter) -> Select[Item]:
-    query = query.join(Item.post)
+OPEN = Item.status.in_([status.value for status in ItemStatus if status != ItemStatus.DONE])
+"""An item not done yet, spelt as a range of the status indexes (``!=`` would scan)."""
+
+
+def _needs_posts(flt: InboxFilter) -> bool:
+    """Whether ``flt`` looks at the post's columns (otherwise the items' indexes suffice)."""
+    return bool(flt.channel or flt.intent or flt.sentiment or flt.text)
+
+
+def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
+    if _needs_posts(flt):
+        query = query.join(Item.post)
     if flt.department:
         query = query.where(Item.department == flt.department)
     if flt.channel:
@@ -56,19 +67,22 @@ def list_items(
     limit: int = PAGE_SIZE,
     before_id: int | None = None,
 ) -> list[Item]:
-    """Matching items, newest first; ``before_id`` pages to older ones."""
-    query = _filtered(select(Item), flt)
+    """Matching items, newest first; ``before_id`` pages to older ones (keyset paging)."""
+    # The page's ids first (a narrow query the indexes answer), then the rows with their
+    # post and assignee: sorting whole joined rows of every match would be far slower.
+    query = _filtered(select(Item.id), flt)
     if before_id is not None:
         query = query.where(Item.id < before_id)
-    return list(session.scalars(query.order_by(Item.id.desc()).limit(limit)).unique())
+    ids = list(session.scalars(query.order_by(Item.id.desc()).limit(limit)))
+    return items_by_ids(session, ids)[::-1]
 
 
 def items_after(
     session: Session, flt: InboxFilter, after_id: int, *, limit: int = 50
 ) -> list[Item]:
     """Matching items with an id above ``after_id``, oldest first (at most ``limit``)."""
-    query = _filtered(select(Item), flt).where(Item.id > after_id)
-    return list(session.scalars(query.order_by(Item.id.asc()).limit(limit)).unique())
+    query = _filtered(select(Item.id), flt).where(Item.id > after_id)
+    return items_by_ids(session, list(session.scalars(query.order_by(Item.id.asc()).limit(limit))))
 
 
 def matching_ids_above(session: Session, flt: InboxFilter, low_id: int, *, limit: int) -> list[int]:
@@ -87,7 +101,7 @@ def items_by_ids(session: Session, ids: Sequence[int]) -> list[Item]:
 
 def count_items(session: Session, flt: InboxFilter) -> int:
     """How many items match ``flt``."""
-    query = _filtered(select(Item), flt).with_only_columns(func.count(Item.id))
+    query = _filtered(select(func.count(Item.id)).select_from(Item), flt)
     return int(session.scalar(query) or 0)
 
 
@@ -167,7 +181,7 @@ def count_posts(session: Session) -> int:
 
 def count_open_items(session: Session) -> int:
     """How many items are not done."""
-    query = select(func.count(Item.id)).where(Item.status != ItemStatus.DONE)
+    query = select(func.count(Item.id)).where(OPEN)
     return int(session.scalar(query) or 0)
 
 
@@ -184,7 +198,7 @@ def open_items_per_assignee(session: Session) -> dict[int, int]:
     """Open (not done) items held by each user id."""
     query = (
         select(Item.assignee_id, func.count(Item.id))
-        .where(Item.status != ItemStatus.DONE, Item.assignee_id.is_not(None))
+        .where(OPEN, Item.assignee_id.is_not(None))
         .group_by(Item.assignee_id)
     )
     return {user_id: int(n) for user_id, n in session.execute(query) if user_id is not None}
@@ -245,7 +259,6 @@ def breach_counts(session: Session, since: datetime) -> dict[str, dict[str, int]
 
 def queue_counts(session: Session) -> dict[str, dict[str, int]]:
     """Per department: open items, unassigned open items, and open items past an SLA."""
-    open_ = Item.status != ItemStatus.DONE
     query = (
         select(
             Item.department,
@@ -253,7 +266,7 @@ def queue_counts(session: Session) -> dict[str, dict[str, int]]:
             func.count(Item.id).filter(Item.assignee_id.is_(None)),
             func.count(Item.id).filter(BREACHED),
         )
-        .where(open_)
+        .where(OPEN)
         .group_by(Item.department)
     )
     return {

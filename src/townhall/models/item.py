@@ -30,6 +30,16 @@ class Item(Base):
         Index("ix_items_created_at", "created_at"),
         Index("ix_items_status_first_response_due_at", "status", "first_response_due_at"),
         Index("ix_items_status_resolution_due_at", "status", "resolution_due_at"),
+        # Department queues and their counts, answered from the index alone (migration 0008).
+        Index(
+            "ix_items_queue",
+            "department",
+            "status",
+            "assignee_id",
+            "first_response_breached_at",
+            "resolution_breached_at",
+        ),
+        Index("ix_items_assignee_status", "assignee_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

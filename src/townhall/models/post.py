@@ -23,6 +23,7 @@ class PostRecord(Base):
         Index("ix_posts_created_at", "created_at"),
         Index("ix_posts_reshare_of", "reshare_of"),
         Index("ix_posts_reply_to", "reply_to"),
+        Index("ix_posts_intent_sentiment", "intent", "sentiment_label"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -42,6 +42,10 @@ def parse_policy(text: str, name: str = "policy.yaml") -> Policy:
         raise PolicyError([_yaml_problem(name, exc)]) from None
     except yaml.YAMLError as exc:  # unmarked errors are rare (e.g. reader errors)
         raise PolicyError([f"{name}: YAML syntax error: {exc}"]) from None
+    except RecursionError:
+        raise PolicyError([f"{name}: the YAML nests too deeply to be a policy"]) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise PolicyError([f"{name}: cannot be read: {exc}"]) from None
 
     if root is None:
         raise PolicyError([f"{name}:1: the file is empty (expected a mapping with version: 1)"])

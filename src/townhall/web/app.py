@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from townhall.config import Settings
@@ -20,6 +21,8 @@ from townhall.posts import now_utc
 from townhall.publishing.publisher import OutboxPublisher
 from townhall.web import admin, auth, channels, crisis, health, inbox, items, teams
 from townhall.web.context import WebState, state
+from townhall.web.params import no_nul_characters
+from townhall.web.security import HEADERS as SECURITY_HEADERS
 from townhall.web.security import SecurityHeadersMiddleware
 from townhall.web.templating import STATIC_DIR, Templates
 from townhall.web.worker import Deliverer, lifespan
@@ -74,6 +77,25 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 422, f"The request could not be accepted ({problems}).")
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    response = _error_response(request, exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the server's log (Starlette re-raises); the person gets no details.
+    # This runs outside every middleware, so the security headers are added here.
+    message = "Something went wrong on our side. Please try again in a moment."
+    try:
+        response = _error_response(request, 500, message)
+    except Exception:
+        response = PlainTextResponse(message, status_code=500)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
 def create_app(
     settings: Settings,
     engine: Engine,
@@ -83,7 +105,12 @@ def create_app(
 ) -> FastAPI:
     """The Townhall web app over ``engine`` for the organisation policy in ``policy``."""
     app = FastAPI(
-        title="Townhall", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title="Townhall",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(no_nul_characters)],
     )
     app.state.web = WebState(
         settings=settings,
@@ -98,6 +125,8 @@ def create_app(
         web.publisher = OutboxPublisher(web.sessions, lambda: web.policy, settings, clock)
     app.add_exception_handler(TownhallError, _townhall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(inbox.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,9 @@ from townhall.web.context import db_session, state
 from townhall.web.csrf import require_csrf, rotate_csrf_token
 
 USER_KEY = "uid"
+
+MAX_NEXT = 2000
+"""Longest page address a login may return to (characters)."""
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
@@ -49,7 +52,9 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> Response:
+def login_form(
+    request: Request, next: Annotated[str | None, Query(max_length=MAX_NEXT)] = None
+) -> Response:
     """The login page."""
     if isinstance(request.session.get(USER_KEY), int):
         return RedirectResponse(_safe_next(next), status_code=303)
@@ -64,7 +69,7 @@ def login(
     session: DbSession,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
-    next: Annotated[str, Form()] = "/inbox",
+    next: Annotated[str, Form(max_length=MAX_NEXT)] = "/inbox",
 ) -> Response:
     """Check the e-mail and password; start a fresh session on success."""
     user = authenticate(session, email, password)

@@ -14,14 +14,23 @@ from townhall.channels.health import BAD
 from townhall.channels.service import connect
 from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
-from townhall.errors import NotFoundError, PermissionDeniedError
+from townhall.errors import ConfigError, NotFoundError, PermissionDeniedError, TownhallError
 from townhall.models import ChannelHealth, ChannelState, OutboxPost, OutboxStatus, Role
 from townhall.publishing import drafts
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.params import FieldError
 
 router = APIRouter()
+
+
+class SecretsUnavailableError(TownhallError):
+    """Channel secrets cannot be stored: the server has no usable secrets key (503)."""
+
+    status_code = 503
+
+
 csrf = [Depends(require_csrf)]
 
 HEALTH_LABELS = {
@@ -117,7 +126,12 @@ def connect_channel(
         channel = web.policy.channel(channel_id)
     except KeyError:
         raise NotFoundError(f"There is no channel {channel_id!r}.") from None
-    connect(session, web.settings, channel, secret, actor=user.email, now=web.clock())
+    if not secret.strip():
+        raise FieldError("secret", "cannot be empty.")
+    try:
+        connect(session, web.settings, channel, secret, actor=user.email, now=web.clock())
+    except ConfigError as exc:  # no TOWNHALL_SECRETS_KEY: the server's setup, not the input
+        raise SecretsUnavailableError(exc.message) from None
     return RedirectResponse("/channels", status_code=303)
 
 

@@ -9,9 +9,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
 
 from townhall.config import Settings
+from townhall.db import begin_read, is_locked, read_session_factory
+from townhall.errors import DatabaseBusyError
 from townhall.org.policy import Policy
 from townhall.org.source import PolicySource
 from townhall.posts import now_utc
@@ -29,6 +33,7 @@ class WebState:
     settings: Settings
     source: PolicySource
     sessions: sessionmaker[Session]
+    """Write sessions (SQLite: the write lock from the first statement to commit)."""
     templates: Templates
     clock: Callable[[], datetime] = now_utc
     """The app's "now" (UTC); tests inject one to drive SLA clocks."""
@@ -39,6 +44,11 @@ class WebState:
     stopping: threading.Event = field(default_factory=threading.Event)
     servers: list[Any] = field(default_factory=list)
     open_streams: int = 0
+    read_sessions: sessionmaker[Session] = field(init=False)
+    """Read-only sessions over the same database: they never wait for a writer."""
+
+    def __post_init__(self) -> None:
+        self.read_sessions = read_session_factory(self.sessions)
 
     @property
     def policy(self) -> Policy:
@@ -71,12 +81,37 @@ def state(request: Request) -> WebState:
     return web
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+"""Requests that only read: they get a read-only session (no write lock)."""
+
+
 def db_session(request: Request) -> Iterator[Session]:
-    """A session whose transaction commits when the handler returns and rolls back on error."""
-    with state(request).sessions() as session:
+    """The request's session: read-only for GET and HEAD (rolled back at the end), otherwise
+    a write session that commits when the handler returns and rolls back on error.
+
+    A database still locked after the busy timeout answers 503 (``DatabaseBusyError``).
+    """
+    web = state(request)
+    read = request.method in READ_METHODS
+    try:
+        session = begin_read(web.read_sessions) if read else web.sessions()
+    except DatabaseBusyError as busy:
+        raise _unavailable(busy) from busy
+    with session:
         try:
             yield session
-            session.commit()
+            if not read:
+                session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            if is_locked(exc):
+                raise _unavailable(DatabaseBusyError()) from exc
+            raise
         except BaseException:
             session.rollback()
             raise
+
+
+def _unavailable(busy: DatabaseBusyError) -> HTTPException:
+    """A 503 with ``Retry-After`` and the error's human message (the app's error page)."""
+    return HTTPException(busy.status_code, busy.message, headers=busy.headers)

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townhall.cases import crisis, repository
-from townhall.errors import InputError
 from townhall.models import CrisisStatus
 from townhall.publishing import drafts
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.params import FieldError, IdNumber
 
 router = APIRouter()
 csrf = [Depends(require_csrf)]
@@ -49,7 +49,9 @@ def crises_badge(request: Request, session: DbSession, user: CurrentUser) -> Res
 
 
 @router.get("/crises/{room_id}", response_class=HTMLResponse)
-def room_page(request: Request, room_id: int, session: DbSession, user: CurrentUser) -> Response:
+def room_page(
+    request: Request, room_id: IdNumber, session: DbSession, user: CurrentUser
+) -> Response:
     """One crisis room."""
     web = state(request)
     room = crisis.get_room(session, room_id)
@@ -75,7 +77,7 @@ def room_page(request: Request, room_id: int, session: DbSession, user: CurrentU
 @router.post("/crises/{room_id}/status", dependencies=csrf)
 def room_status(
     request: Request,
-    room_id: int,
+    room_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     status: Annotated[str, Form(max_length=16)],
@@ -86,7 +88,9 @@ def room_status(
     try:
         target = CrisisStatus(status)
     except ValueError:
-        raise InputError(f"Unknown crisis status {status!r}.") from None
+        raise FieldError("status", f"unknown crisis status {status!r}.") from None
+    if outcome and outcome not in crisis.OUTCOMES:
+        raise FieldError("outcome", f"must be one of {', '.join(crisis.OUTCOMES)} or empty.")
     crisis.set_room_status(
         session,
         room_id,
@@ -102,8 +106,8 @@ def room_status(
 @router.post("/crises/{room_id}/answers/{entry_id}", dependencies=csrf)
 def room_answer(
     request: Request,
-    room_id: int,
-    entry_id: int,
+    room_id: IdNumber,
+    entry_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     answer: TEXT,
@@ -117,7 +121,7 @@ def room_answer(
 
 @router.post("/crises/{room_id}/statement", dependencies=csrf)
 def room_statement(
-    request: Request, room_id: int, session: DbSession, user: CurrentUser, text: TEXT
+    request: Request, room_id: IdNumber, session: DbSession, user: CurrentUser, text: TEXT
 ) -> Response:
     """Save the holding statement."""
     crisis.set_holding_statement(session, room_id, text, actor=user, now=state(request).clock())
@@ -127,7 +131,7 @@ def room_statement(
 @router.post("/replies/{reply_id}/decide", dependencies=csrf)
 def decide(
     request: Request,
-    reply_id: int,
+    reply_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     decision: Annotated[str, Form(max_length=8)],
@@ -136,7 +140,7 @@ def decide(
 ) -> Response:
     """Approve or reject a draft reply (in the outbox)."""
     if decision not in ("approve", "reject"):
-        raise InputError("Choose approve or reject.")
+        raise FieldError("decision", "choose approve or reject.")
     reply = drafts.decide(
         session, reply_id, decision == "approve", actor=user, now=state(request).clock(), note=note
     )
@@ -147,7 +151,9 @@ def decide(
 
 
 @router.post("/items/{item_id}/crisis", dependencies=csrf)
-def open_by_hand(request: Request, item_id: int, session: DbSession, user: CurrentUser) -> Response:
+def open_by_hand(
+    request: Request, item_id: IdNumber, session: DbSession, user: CurrentUser
+) -> Response:
     """Raise the alarm on an item's story: open its crisis room now."""
     web = state(request)
     item = repository.get_item(session, item_id)

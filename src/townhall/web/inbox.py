@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -18,12 +18,14 @@ from townhall.cases import repository
 from townhall.cases.schemas import OPEN_STATUSES, PAGE_SIZE, InboxFilter
 from townhall.cases.service import STATUS_LABELS
 from townhall.cases.tasks import sla_times
+from townhall.db import read_transaction
 from townhall.errors import NotFoundError
 from townhall.models import Item, ItemStatus, User
 from townhall.routing.sla import sla_view
 from townhall.understand.labels import INTENTS
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
+from townhall.web.params import FieldError, IdNumber, Position, as_id, is_policy_id
 
 ALL = "all"
 """The ``department`` value of the unified inbox (every department)."""
@@ -55,6 +57,16 @@ ROWS_PER_TICK = 50
 router = APIRouter()
 
 
+def _choice(field: str, value: str | None, choices: dict[str, str], default: str = "") -> str:
+    """``value`` if it is one of ``choices`` (empty: ``default``); else ``FieldError``."""
+    if not value:
+        return default
+    if value not in choices:
+        names = ", ".join(repr(choice) for choice in choices if choice)
+        raise FieldError(field, f"must be one of {names} or empty.")
+    return value
+
+
 class InboxQuery:
     """The inbox's query parameters, as given and as an ``InboxFilter``."""
 
@@ -70,20 +82,29 @@ class InboxQuery:
         owner: str | None = None,
         sla: str | None = None,
     ) -> None:
-        # Someone's queue spans departments: an owner filter without a department means "all".
-        default = ALL if owner and owner not in ("", "none") else user.department
-        self.department = department if department else default
-        self.channel = channel or ""
-        self.status = status if status in STATUS_CHOICES else "open"
-        self.q = (q or "").strip()[:200]
-        self.intent = intent if intent in INTENT_CHOICES else ""
-        self.sentiment = sentiment if sentiment in SENTIMENT_CHOICES else ""
         owner = owner or ""
-        self.owner = owner if owner in ("me", "none") or owner.isdigit() else ""
-        self.sla = sla if sla in SLA_CHOICES else ""
-        owner_id = user.id if self.owner == "me" else None
-        if self.owner.isdigit():
-            owner_id = int(self.owner)
+        owner_id: int | None = None
+        if owner == "me":
+            owner_id = user.id
+        elif owner not in OWNER_CHOICES:
+            owner_id = as_id(owner)
+            if owner_id is None:
+                raise FieldError("owner", 'must be a person\'s id, "me", "none" or empty.')
+            owner = str(owner_id)
+        # Someone's queue spans departments: an owner filter without a department means "all".
+        default = ALL if owner and owner != "none" else user.department
+        self.department = department if department else default
+        if self.department != ALL and not is_policy_id(self.department):
+            raise FieldError("department", f'must be a department\'s id or "{ALL}".')
+        self.channel = channel or ""
+        if self.channel and not is_policy_id(self.channel):
+            raise FieldError("channel", "must be a channel's id or empty.")
+        self.status = _choice("status", status, STATUS_CHOICES, default="open")
+        self.q = (q or "").strip()[:200]
+        self.intent = _choice("intent", intent, INTENT_CHOICES)
+        self.sentiment = _choice("sentiment", sentiment, SENTIMENT_CHOICES)
+        self.owner = owner
+        self.sla = _choice("sla", sla, SLA_CHOICES)
         self.owner_id = owner_id
         if self.status == "open":
             statuses: tuple[ItemStatus, ...] = OPEN_STATUSES
@@ -209,7 +230,7 @@ def more_rows(
     request: Request,
     session: DbSession,
     view: View,
-    before: Annotated[int, Query(ge=1)],
+    before: Annotated[IdNumber, Query()],
 ) -> Response:
     """The next page of older rows, for "Load more"."""
     web = state(request)
@@ -237,7 +258,7 @@ class LiveCursor:
 def _poll(
     web: WebState, flt: InboxFilter, cursor: LiveCursor, with_count: bool
 ) -> tuple[list[tuple[int, str]], int | None]:
-    with web.sessions() as session:
+    with read_transaction(web.read_sessions) as session:
         low = max(cursor.high - LOOKBACK_IDS, 0)
         ids = repository.matching_ids_above(session, flt, low, limit=LOOKBACK_IDS + ROWS_PER_TICK)
         if cursor.seen is None:  # what the page was rendered with counts as shown
@@ -288,12 +309,16 @@ async def live_events(
 def stream(
     request: Request,
     view: View,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[Position, Query()] = 0,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
-    """Server-sent events: rows of new items matching the filters, after item ``after``."""
-    last_seen = request.headers.get("Last-Event-ID", "")
-    if last_seen.isdigit():
-        after = max(after, int(last_seen))
+    """Server-sent events: rows of new items matching the filters, after item ``after``.
+
+    A reconnecting EventSource sends the last id it saw; one that is not an id is ignored.
+    """
+    last_seen = as_id(last_event_id, minimum=0)
+    if last_seen is not None:
+        after = max(after, last_seen)
     return EventSourceResponse(
         live_events(state(request), view.filter, after),
         ping=15,

@@ -12,13 +12,13 @@ from townhall.cases.schemas import MAX_NOTE_CHARS
 from townhall.cases.tasks import sla_times
 from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
-from townhall.errors import InputError
 from townhall.models import CrisisRoom, ItemStatus, OutboxKind, OutboxPost, OutboxStatus, User
 from townhall.publishing import drafts
 from townhall.routing.sla import sla_view
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.params import FieldError, IdNumber, as_id
 
 ACTIONS: dict[tuple[ItemStatus, ItemStatus], str] = {
     (ItemStatus.NEW, ItemStatus.IN_PROGRESS): "Start working",
@@ -38,7 +38,9 @@ def _back(item_id: int, anchor: str = "") -> Response:
 
 
 @router.get("/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, item_id: int, session: DbSession, user: CurrentUser) -> Response:
+def item_page(
+    request: Request, item_id: IdNumber, session: DbSession, user: CurrentUser
+) -> Response:
     """The item with its post, thread, notes, people to assign and audit history."""
     web = state(request)
     item = repository.get_item(session, item_id)
@@ -82,7 +84,7 @@ def item_page(request: Request, item_id: int, session: DbSession, user: CurrentU
 @router.post("/{item_id}/assign", dependencies=csrf)
 def assign(
     request: Request,
-    item_id: int,
+    item_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     assignee: Annotated[str, Form(max_length=20)] = "",
@@ -92,10 +94,10 @@ def assign(
         target: int | None = user.id
     elif assignee == "":
         target = None
-    elif assignee.isdigit():
-        target = int(assignee)
     else:
-        raise InputError("Choose a person to assign the item to.")
+        target = as_id(assignee)
+        if target is None:
+            raise FieldError("assignee", 'must be a person\'s id, "me" or empty.')
     service.assign(session, item_id, target, actor=user, now=state(request).clock())
     return _back(item_id)
 
@@ -103,7 +105,7 @@ def assign(
 @router.post("/{item_id}/status", dependencies=csrf)
 def change_status(
     request: Request,
-    item_id: int,
+    item_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     status: Annotated[str, Form(max_length=16)],
@@ -112,7 +114,7 @@ def change_status(
     try:
         target = ItemStatus(status)
     except ValueError:
-        raise InputError(f"Unknown status {status!r}.") from None
+        raise FieldError("status", f"unknown status {status!r}.") from None
     service.set_status(session, item_id, target, actor=user, now=state(request).clock())
     return _back(item_id)
 
@@ -120,7 +122,7 @@ def change_status(
 @router.post("/{item_id}/notes", dependencies=csrf)
 def add_note(
     request: Request,
-    item_id: int,
+    item_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     text: Annotated[str, Form(max_length=MAX_NOTE_CHARS + 1000)],
@@ -133,7 +135,7 @@ def add_note(
 @router.post("/{item_id}/replies", dependencies=csrf)
 def write_reply(
     request: Request,
-    item_id: int,
+    item_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     text: Annotated[str, Form(max_length=drafts.MAX_TEXT + 1000)],
@@ -143,7 +145,7 @@ def write_reply(
     an approver of the department, or during a crisis for the crisis lead)."""
     kinds = {"public": OutboxKind.REPLY, "private": OutboxKind.PRIVATE}
     if kind not in kinds:
-        raise InputError(f"kind: unknown reply kind {kind!r} (public or private).")
+        raise FieldError("kind", f"unknown reply kind {kind!r} (public or private).")
     web = state(request)
     drafts.write_reply(session, web.policy, item_id, kinds[kind], text, actor=user, now=web.clock())
     return _back(item_id, "#replies")

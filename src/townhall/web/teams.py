@@ -4,21 +4,24 @@ and "I'm out of office"."""
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townhall.cases import repository, service
-from townhall.errors import InputError
 from townhall.routing.assignment import candidates_for, unavailable_because
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.params import FieldError, parse_local_time
 
 BREACH_WINDOW = timedelta(days=7)
 """How far back the breach counts on the teams page look."""
+
+MAX_AWAY = timedelta(days=731)
+"""Longest out of office one can set (two years; beyond that, deactivate the account)."""
 
 router = APIRouter(prefix="/teams")
 csrf = [Depends(require_csrf)]
@@ -68,15 +71,15 @@ def away(
     until: Annotated[str, Form(max_length=32)],
 ) -> Response:
     """Mark myself out of office until a local date and time (my department's time zone)."""
-    try:
-        local = datetime.fromisoformat(until)
-    except ValueError:
-        raise InputError(f"Not a date and time: {until!r} (expected YYYY-MM-DDTHH:MM).") from None
-    if local.tzinfo is None:
-        local = local.replace(
-            tzinfo=zoneinfo.ZoneInfo(state(request).policy.department_timezone(user.department))
-        )
-    service.set_out_of_office(session, user.id, local, actor=user, now=state(request).clock())
+    web = state(request)
+    zone = zoneinfo.ZoneInfo(web.policy.department_timezone(user.department))
+    now = web.clock()
+    at = parse_local_time("until", until, zone)
+    if at <= now:
+        raise FieldError("until", "Out of office must end in the future.")
+    if at - now > MAX_AWAY:
+        raise FieldError("until", f"Out of office can last {MAX_AWAY.days} days at most.")
+    service.set_out_of_office(session, user.id, at, actor=user, now=now)
     return RedirectResponse("/teams", status_code=303)
 
 
