@@ -46,7 +46,6 @@ def make_database_url(
     """A factory of fresh, migrated, empty databases on the run's backend; dropped at the end."""
     base = _test_database_url()
     created: list[str] = []
-    engines: list[Engine] = []
 
     def fresh() -> str:
         if base is None:
@@ -63,12 +62,12 @@ def make_database_url(
             url = make_url(base).set(database=name).render_as_string(hide_password=False)
         engine = make_engine(url)
         migrate(engine)
-        engines.append(engine)
+        # Hold no connection for the rest of the run: every test database would otherwise
+        # keep one open, and PostgreSQL allows only ~100 (max_connections).
+        engine.dispose()
         return url
 
     yield fresh
-    for engine in engines:
-        engine.dispose()
     if base is not None and created:
         admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
