@@ -21,7 +21,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import random
-import socket
 import sys
 import tempfile
 import threading
@@ -38,6 +37,7 @@ import httpx
 from sqlalchemy import Engine, case, create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
+from townhall.connectors.standin import free_port
 from townhall.db import make_engine, migrate, session_factory, transaction
 from townhall.models import AuditEvent, Item, ItemStatus, Note, PostRecord, Role, SlaBreach, User
 from townhall.org.accounts import upsert_user
@@ -319,12 +319,6 @@ def _ingest(url: str, stop: Any, done: Any, first: int) -> None:
     engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- the clients ---------------------------------------------------------------------------
 
 
@@ -497,7 +491,7 @@ def bench(backend: str, n: int, per_page: int) -> None:
             f"\n== {backend}: {n:,} posts (ingest {took['ingest']:.0f} s, "
             f"shaping {took['shape']:.0f} s), {CLIENTS} clients, {per_page} requests per page"
         )
-        port = _free_port()
+        port = free_port()
         ready = ctx.Event()
         server = ctx.Process(target=_serve, args=(url, port, ready), daemon=True)
         server.start()

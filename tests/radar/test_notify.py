@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
 from townhall.config import Settings
+from townhall.connectors.standin import free_port
 from townhall.org.alerts import AlertPolicy
 from townhall.posts import Post
 from townhall.radar.alerts import Alert
@@ -37,12 +38,6 @@ SENDER = "townhall@acme.example"
 PR = "grace.lindqvist@acme.example"
 CS = "sofia.rossi@acme.example"
 IT = "jonas.weber@acme.example"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- servers --------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from sqlalchemy import Engine
 from support import CHROMIUM
 from townhall.cases.tasks import QueuePass
 from townhall.config import Settings
+from townhall.connectors.standin import free_port
 from townhall.db import make_engine, session_factory, transaction
 from townhall.models import Role
 from townhall.org.accounts import upsert_user
@@ -181,12 +181,6 @@ def logged_in(site: Site, client: httpx.Client) -> httpx.Client:
     return client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     """The app served by uvicorn in a background thread."""
@@ -206,7 +200,7 @@ class LiveServer:
 @pytest.fixture
 def live_server(site: Site) -> Iterator[LiveServer]:
     """uvicorn on 127.0.0.1 and a free port, ready when ``/healthz`` answers."""
-    port = _free_port()
+    port = free_port()
     server = make_server(site.app, host="127.0.0.1", port=port)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
