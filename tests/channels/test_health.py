@@ -52,3 +52,11 @@ def test_a_stream_far_quieter_than_usual_is_quiet() -> None:
     # A channel that is always slow is not quiet after an hour or two.
     slow = 6 * 3600.0
     assert health.after_success(NOW - timedelta(hours=3), slow, NOW).health == ChannelHealth.OK
+
+
+def test_how_long_ago_reads_in_words() -> None:
+    assert health.ago(None, NOW) == "never"
+    assert health.ago(NOW - timedelta(seconds=40), NOW) == "40 s ago"
+    assert health.ago(NOW - timedelta(minutes=90), NOW) == "90 min ago"
+    assert health.ago(NOW - timedelta(hours=30), NOW) == "30 h ago"
+    assert health.ago(NOW - timedelta(days=3), NOW) == "3 days ago"

@@ -110,3 +110,17 @@ def after_success(last_post: datetime | None, gap: float | None, now: datetime) 
                 f"{max(gap, 1) / 60:.0f} min): is the stream still delivering?",
             )
     return Verdict(ChannelHealth.OK, 0)
+
+
+def ago(at: datetime | None, now: datetime) -> str:
+    """How long before ``now`` ``at`` was, in words: ``"40 s ago"`` … ``"3 days ago"``."""
+    if at is None:
+        return "never"
+    seconds = max(0, int((now - at).total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    if seconds < 172_800:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86_400} days ago"

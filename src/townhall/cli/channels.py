@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from townhall.channels.health import ago
 from townhall.channels.secrets import new_key
 from townhall.channels.service import connect as store_secret
 from townhall.channels.service import credentials_for
@@ -27,17 +27,6 @@ from townhall.posts import now_utc
 app = typer.Typer(no_args_is_help=True)
 
 PolicyOption = Annotated[Path | None, typer.Option(help="Policy YAML.")]
-
-
-def _ago(at: datetime | None, now: datetime) -> str:
-    if at is None:
-        return "never"
-    seconds = max(0, int((now - at).total_seconds()))
-    if seconds < 120:
-        return f"{seconds} s ago"
-    if seconds < 7200:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h ago"
 
 
 def _channel(policy: Policy, channel_id: str) -> Channel:
@@ -111,8 +100,8 @@ def list_channels(
                 escape(channel.account),
                 "yes" if row["connected"] else ("no" if channel.live else "simulated/files"),
                 str(row["health"]).replace("_", " "),
-                _ago(state.last_fetch_at if state else None, now),
-                _ago(state.last_post_at if state else None, now),
+                ago(state.last_fetch_at if state else None, now),
+                ago(state.last_post_at if state else None, now),
                 escape(str(row["last_error"])[:80]),
             )
         Console().print(table)

@@ -3,14 +3,13 @@ unwell), connecting a channel (admins), and the outbox with what waits for appro
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from townhall.channels.health import BAD
+from townhall.channels.health import BAD, ago
 from townhall.channels.service import connect
 from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
@@ -81,25 +80,12 @@ def channels_page(request: Request, session: DbSession, user: CurrentUser) -> Re
                 "capabilities": [
                     label for c, label in CAPABILITY_LABELS.items() if c in capabilities_of(channel)
                 ],
-                "lag": _ago(st.last_post_at, now) if st else "—",
-                "fetched": _ago(st.last_fetch_at, now) if st else "never",
+                "lag": ago(st.last_post_at, now) if st else "—",
+                "fetched": ago(st.last_fetch_at, now) if st else "never",
             }
         )
     context = {"user": user, "department_name": web.department_name, "rows": rows}
     return web.templates.TemplateResponse(request, "channels.html", context)
-
-
-def _ago(at: datetime | None, now: datetime) -> str:
-    if at is None:
-        return "never"
-    seconds = max(0, int((now - at).total_seconds()))
-    if seconds < 120:
-        return f"{seconds} s ago"
-    if seconds < 7200:
-        return f"{seconds // 60} min ago"
-    if seconds < 172_800:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86_400} days ago"
 
 
 @router.get("/channels/badge", response_class=HTMLResponse)
