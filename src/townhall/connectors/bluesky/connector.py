@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -386,11 +387,9 @@ class BlueskyConnector:
         posts: dict[str, tuple[datetime, dict[str, Any], dict[str, Any]]],
         rejected: list[Rejected],
     ) -> dict[str, Any]:
-        since = _time(mark.get("indexed_at")) if isinstance(mark, dict) else None
-        seen = set(mark.get("uris", [])) if isinstance(mark, dict) and since else set()
-        newest, newest_uris = since, set(seen)
+        water = _Watermark.of(mark, "indexed_at")
         page_cursor: str | None = None
-        for _ in range(NOTIFICATION_PAGES if since else 1):
+        for _ in range(NOTIFICATION_PAGES if water.since else 1):
             params = models.AppBskyNotificationListNotifications.Params(
                 limit=NOTIFICATION_PAGE, cursor=page_cursor, reasons=list(REASONS)
             )
@@ -408,13 +407,9 @@ class BlueskyConnector:
                 if at is None:
                     rejected.append(Rejected(where, "indexedAt: missing or unparseable"))
                     continue
-                if since is not None and (at < since or (at == since and uri in seen)):
+                if not water.passes(at, uri):
                     reached = True
                     continue
-                if newest is None or at > newest:
-                    newest, newest_uris = at, set()
-                if at == newest:
-                    newest_uris.add(str(uri))
                 if item.get("reason") not in REASONS:
                     continue  # reposts, likes, follows are not listened to
                 if not isinstance(uri, str) or uri in posts:
@@ -423,9 +418,7 @@ class BlueskyConnector:
             page_cursor = page.get("cursor") if isinstance(page.get("cursor"), str) else None
             if reached or not page_cursor:
                 break
-        if newest is None:
-            return dict(mark) if isinstance(mark, dict) else {}
-        return {"indexed_at": _iso(newest), "uris": sorted(newest_uris)}
+        return water.mark(mark, "indexed_at")
 
     def _search(
         self,
@@ -434,9 +427,8 @@ class BlueskyConnector:
         posts: dict[str, tuple[datetime, dict[str, Any], dict[str, Any]]],
         rejected: list[Rejected],
     ) -> dict[str, Any]:
-        since = _time(mark.get("since")) if isinstance(mark, dict) else None
-        seen = set(mark.get("uris", [])) if isinstance(mark, dict) and since else set()
-        newest, newest_uris = since, set(seen)
+        water = _Watermark.of(mark, "since")
+        since = water.since
         own = f"at://{self._did}/"
         page_cursor: str | None = None
         for _ in range(SEARCH_PAGES if since else 1):
@@ -462,22 +454,16 @@ class BlueskyConnector:
                 if at is None:
                     rejected.append(Rejected(where, "indexedAt: missing or unparseable"))
                     continue
-                if since is not None and (at < since or (at == since and uri in seen)):
+                if not water.passes(at, uri):
                     reached = True
                     continue
-                if newest is None or at > newest:
-                    newest, newest_uris = at, set()
-                if at == newest:
-                    newest_uris.add(str(uri))
                 if not isinstance(uri, str) or uri in posts or uri.startswith(own):
                     continue  # our own posts are not listened to
                 posts[uri] = (at, item, {"reason": "search", "query": term})
             page_cursor = page.get("cursor") if isinstance(page.get("cursor"), str) else None
             if reached or not page_cursor:
                 break
-        if newest is None:
-            return dict(mark) if isinstance(mark, dict) else {}
-        return {"since": _iso(newest), "uris": sorted(newest_uris)}
+        return water.mark(mark, "since")
 
     @staticmethod
     def _sort_at(view: dict[str, Any]) -> datetime | None:
@@ -627,3 +613,38 @@ class BlueskyConnector:
             return None
         first = min(matches, key=lambda own: own.created_at)
         return Sent(first.remote_id, first.url)
+
+
+@dataclass
+class _Watermark:
+    """How far a source was read: the newest time seen and the URIs seen at exactly that
+    time (a record of the same millisecond is neither lost nor repeated)."""
+
+    since: datetime | None
+    seen: set[str]
+    newest: datetime | None
+    newest_uris: set[str]
+
+    @classmethod
+    def of(cls, mark: Any, key: str) -> _Watermark:
+        """The watermark stored under ``key`` in a cursor entry (none: a first run)."""
+        since = _time(mark.get(key)) if isinstance(mark, dict) else None
+        seen = {str(u) for u in mark.get("uris", [])} if isinstance(mark, dict) and since else set()
+        return cls(since, seen, since, set(seen))
+
+    def passes(self, at: datetime, uri: object) -> bool:
+        """Whether a record at ``at`` is new (False: the previous pass reached it); a new one
+        moves the watermark."""
+        if self.since is not None and (at < self.since or (at == self.since and uri in self.seen)):
+            return False
+        if self.newest is None or at > self.newest:
+            self.newest, self.newest_uris = at, set()
+        if at == self.newest:
+            self.newest_uris.add(str(uri))
+        return True
+
+    def mark(self, previous: Any, key: str) -> dict[str, Any]:
+        """The cursor entry to store (the previous one when nothing was seen)."""
+        if self.newest is None:
+            return dict(previous) if isinstance(previous, dict) else {}
+        return {key: _iso(self.newest), "uris": sorted(self.newest_uris)}
