@@ -54,6 +54,14 @@ class InputError(TownhallError):
     status_code = 422
 
 
+class ConductBlockedError(InputError):
+    """A draft breaks a ``block`` rule of the code of conduct; ``findings`` says where."""
+
+    def __init__(self, message: str, findings: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
 class PostFormatError(InputError):
     """A post line is malformed; ``line`` is 1-based when known."""
 

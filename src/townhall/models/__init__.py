@@ -11,7 +11,15 @@ from townhall.models.crisis import (
 )
 from townhall.models.dead_letter import DeadLetter
 from townhall.models.item import Item, ItemStatus, Note, SlaBreach
-from townhall.models.outbox import OutboxAttempt, OutboxKind, OutboxPost, OutboxStatus
+from townhall.models.outbox import (
+    Decision,
+    OutboxAttempt,
+    OutboxDecision,
+    OutboxKind,
+    OutboxPost,
+    OutboxStatus,
+    Takeover,
+)
 from townhall.models.post import PostRecord
 from townhall.models.user import Role, User
 
@@ -25,15 +33,18 @@ __all__ = [
     "CrisisRoom",
     "CrisisStatus",
     "DeadLetter",
+    "Decision",
     "Item",
     "ItemStatus",
     "Note",
     "OutboxAttempt",
+    "OutboxDecision",
     "OutboxKind",
     "OutboxPost",
     "OutboxStatus",
     "PostRecord",
     "Role",
     "SlaBreach",
+    "Takeover",
     "User",
 ]

@@ -1,16 +1,18 @@
 """The outbox: everything Townhall says on a channel, and every attempt to publish it.
 
 draft → approved → scheduled → publishing → published | failed | unknown | missed; a draft an
-approver turns down is rejected; private contact on a channel that cannot message privately is
-logged (recorded, nothing sent).
+approver turns down is rejected, one sent back for changes waits for its author, one still not
+approved at its scheduled time expired; private contact on a channel that cannot message
+privately is logged (recorded, nothing sent). ``OutboxDecision`` keeps every approver's say.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from townhall.models.base import Base
@@ -23,6 +25,7 @@ class OutboxKind(StrEnum):
     POST = "post"
     REPLY = "reply"
     PRIVATE = "private"
+    TAKEOVER = "takeover"  # a post by the person on a takeover shift, or its announcement
 
 
 class OutboxStatus(StrEnum):
@@ -38,6 +41,8 @@ class OutboxStatus(StrEnum):
     MISSED = "missed"  # overdue by more than the policy allows: not posted late
     REJECTED = "rejected"  # an approver turned the draft down
     LOGGED = "logged"  # private contact recorded on a channel with no private messages
+    CHANGES = "changes"  # an approver asked its author for changes
+    EXPIRED = "expired"  # not approved before its scheduled time: it never went out
 
 
 DUE = (OutboxStatus.APPROVED, OutboxStatus.SCHEDULED)
@@ -49,6 +54,7 @@ FINAL = (
     OutboxStatus.MISSED,
     OutboxStatus.REJECTED,
     OutboxStatus.LOGGED,
+    OutboxStatus.EXPIRED,
 )
 
 
@@ -96,6 +102,19 @@ class OutboxPost(Base):
     published_at: Mapped[datetime | None]
     error_kind: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str] = mapped_column(Text, default="")
+    paid: Mapped[bool] = mapped_column(default=False)
+    """Part of a paid campaign or sponsorship: the policy's disclosure must be in the text."""
+    statement: Mapped[bool] = mapped_column(default=False)
+    """An official statement of the company (approval chains may send these to PR)."""
+    chain: Mapped[str | None] = mapped_column(String(64))
+    """The approval chain (``approvals:`` in the policy) the draft follows."""
+    step: Mapped[int] = mapped_column(default=0)
+    """The step of the chain waiting for a decision (0-based)."""
+    risk: Mapped[str] = mapped_column(String(8), default="low")
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """The code of conduct's findings on the text as it was last written."""
+    revision: Mapped[int] = mapped_column(default=1)
+    takeover_id: Mapped[int | None] = mapped_column(ForeignKey("takeovers.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -120,3 +139,56 @@ class OutboxAttempt(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     remote_id: Mapped[str | None] = mapped_column(String(512))
     remote_url: Mapped[str | None] = mapped_column(String(2048))
+
+
+class Decision(StrEnum):
+    """What an approver said."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHANGES = "changes"  # asked the author for changes
+    NOTE = "note"  # a private reviewer note, no decision
+
+
+class OutboxDecision(Base):
+    """One approver's decision on one step of a draft's chain, or a private reviewer note.
+
+    ``comment`` is for the author; ``note`` stays among the reviewers."""
+
+    __tablename__ = "outbox_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    step: Mapped[int] = mapped_column(default=0)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[Decision] = mapped_column(String(12))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Takeover(Base):
+    """A shift of a person on an account: they may post there from ``starts_at`` to
+    ``ends_at``; the hand-over announcement and sign-off go out through the outbox."""
+
+    __tablename__ = "takeovers"
+    __table_args__ = (UniqueConstraint("user_id", "channel", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    origin: Mapped[str] = mapped_column(String(8), default="policy")
+    """``policy`` (the rota in the policy file) or ``ui`` (added by marketing on the page)."""
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None]
+    announcement_id: Mapped[int | None]
+    """The outbox post announcing the shift (set once: it goes out once)."""
+    sign_off_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

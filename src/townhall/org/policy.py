@@ -17,6 +17,8 @@ from pydantic import Field, PositiveInt, ValidationInfo, model_validator
 
 from townhall.models.user import Role
 from townhall.org.alerts import AlertPolicy
+from townhall.org.approvals import Chain, Right, approval_problems
+from townhall.org.conduct import ConductRule
 from townhall.org.crisis import CrisisPolicy
 from townhall.org.fields import (
     Email,
@@ -33,6 +35,7 @@ from townhall.org.fields import (
     unique_ids,
 )
 from townhall.org.routing import Routing, routing_problems
+from townhall.org.takeovers import TakeoverPolicy
 
 #: Activities every ownership matrix must assign, so no kind of work is left without an owner.
 REQUIRED_ACTIVITIES: tuple[str, ...] = (
@@ -184,6 +187,9 @@ class Person(PolicyModel):
     capacity: PositiveInt = DEFAULT_CAPACITY
     working_hours: WorkingHours | None = None
     working_days: WeekdayList | None = None
+    rights: list[Right] = []
+    """Rights beyond the role, e.g. ``publish`` (low-risk drafts go out without approval where
+    an approval chain's ``direct`` allows it)."""
 
 
 class Activity(PolicyModel):
@@ -209,6 +215,9 @@ class Policy(PolicyModel):
     crisis: CrisisPolicy = CrisisPolicy()
     alerts: AlertPolicy | None = None
     publishing: Publishing = Publishing()
+    conduct: list[ConductRule] = []
+    approvals: list[Chain] = []
+    takeovers: TakeoverPolicy = TakeoverPolicy()
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Policy:
@@ -270,6 +279,14 @@ class Policy(PolicyModel):
     def people_in(self, department_id: str) -> list[Person]:
         """The people of a department in file order."""
         return [p for p in self.people if p.department == department_id]
+
+    def person(self, email: str) -> Person | None:
+        """The person with this e-mail address (any case), or None."""
+        wanted = email.lower()
+        for person in self.people:
+            if person.email.lower() == wanted:
+                return person
+        return None
 
     def approvers(self, department_id: str) -> list[Person]:
         """The people of a department who may approve (approvers and admins)."""
@@ -362,4 +379,11 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     routing = data.get("routing")
     if isinstance(routing, Mapping):
         problems += routing_problems(data, routing, check_ref)
+    problems += approval_problems(
+        data,
+        check_ref,
+        emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
+        channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
+        activities={a["id"] for _, a in activities if isinstance(a.get("id"), str)},
+    )
     return problems
