@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from townhall.cases import crisis
 from townhall.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from townhall.models import AuditEvent, OutboxKind, OutboxStatus, Role
+from townhall.models import AuditEvent, Decision, OutboxKind, OutboxStatus, Role
 from townhall.publishing import drafts
 
 
@@ -41,12 +41,16 @@ def test_a_members_reply_waits_for_an_approver_of_the_items_department(
     )
     assert reply.reply_to == item.post.post_id and reply.reply_to_author == item.post.author_handle
     assert reply.crisis_id is None and reply.channel == "mastodon"
-    with pytest.raises(PermissionDeniedError, match="approver of customer_service"):
-        drafts.decide(session, reply.id, True, actor=people["grace"], now=now)
-    drafts.decide(session, reply.id, True, actor=people["ana"], now=now)
+    with pytest.raises(PermissionDeniedError, match="waits for Customer service approvers"):
+        drafts.decide(
+            session, acme_policy, reply.id, Decision.APPROVED, actor=people["grace"], now=now
+        )
+    drafts.decide(session, acme_policy, reply.id, Decision.APPROVED, actor=people["ana"], now=now)
     assert reply.status == OutboxStatus.APPROVED and reply.decided_by == people["ana"]
-    with pytest.raises(ConflictError, match="only drafts are decided"):
-        drafts.decide(session, reply.id, False, actor=people["ana"], now=now)
+    with pytest.raises(ConflictError, match="only drafts waiting for approval are decided"):
+        drafts.decide(
+            session, acme_policy, reply.id, Decision.REJECTED, actor=people["ana"], now=now
+        )
     actions = session.scalars(
         select(AuditEvent.action).where(
             AuditEvent.subject_type == "item", AuditEvent.subject_id == str(item.id)
@@ -146,13 +150,26 @@ def test_in_a_crisis_public_replies_wait_for_pr_and_the_cool_down(
     assert drafts.held_replies(session, held.crisis_id or 0) == [held]
     # The forum has no private messages: contact is logged, at once.
     assert private.status == OutboxStatus.LOGGED and private.crisis_id is None
-    with pytest.raises(PermissionDeniedError, match="approver of pr"):
-        drafts.decide(session, held.id, True, actor=people["ana"], now=now)
-    with pytest.raises(PermissionDeniedError, match="approver of pr"):
-        drafts.decide(session, held.id, True, actor=people["omar"], now=now)
+    with pytest.raises(PermissionDeniedError, match="Nobody approves their own draft"):
+        drafts.decide(
+            session, acme_policy, held.id, Decision.APPROVED, actor=people["ana"], now=now
+        )
+    with pytest.raises(PermissionDeniedError, match="waits for Public relations approvers"):
+        drafts.decide(
+            session, acme_policy, held.id, Decision.APPROVED, actor=people["omar"], now=now
+        )
     with pytest.raises(ConflictError, match="cool-down of this crisis ends at 14:30 UTC"):
-        drafts.decide(session, held.id, True, actor=people["grace"], now=now)
-    drafts.decide(session, held.id, True, actor=people["grace"], now=now + timedelta(minutes=31))
+        drafts.decide(
+            session, acme_policy, held.id, Decision.APPROVED, actor=people["grace"], now=now
+        )
+    drafts.decide(
+        session,
+        acme_policy,
+        held.id,
+        Decision.APPROVED,
+        actor=people["grace"],
+        now=now + timedelta(minutes=31),
+    )
     assert held.status == OutboxStatus.APPROVED and held.decided_by == people["grace"]
 
 
@@ -161,6 +178,14 @@ def test_a_rejected_draft_keeps_the_note(session, acme_policy, make_item, people
     reply = drafts.write_reply(
         session, acme_policy, item.id, OutboxKind.REPLY, "Nope", actor=people["dan"], now=now
     )
-    drafts.decide(session, reply.id, False, actor=people["ana"], now=now, note=" Tone ")
+    drafts.decide(
+        session,
+        acme_policy,
+        reply.id,
+        Decision.REJECTED,
+        actor=people["ana"],
+        now=now,
+        comment=" Tone ",
+    )
     assert (reply.status, reply.decision_note) == (OutboxStatus.REJECTED, "Tone")
-    assert drafts.waiting_for(session, people["ana"]) == []
+    assert drafts.waiting_for(session, acme_policy, people["ana"]) == []

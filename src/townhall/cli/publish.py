@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from townhall.cli.common import err
 from townhall.cli.runtime import Runtime, open_runtime
-from townhall.errors import TownhallError
-from townhall.models import OutboxKind, User
+from townhall.errors import ConductBlockedError, TownhallError
+from townhall.models import Decision, OutboxKind, User
 from townhall.posts import now_utc
 from townhall.publishing import drafts
 from townhall.publishing.publisher import OutboxPublisher
@@ -24,6 +24,7 @@ app = typer.Typer(no_args_is_help=True)
 
 PolicyOption = Annotated[Path | None, typer.Option(help="Policy YAML.")]
 AsOption = Annotated[str, typer.Option("--as", help="E-mail of the person acting (a login).")]
+NoteOption = Annotated[str, typer.Option(help="A private note for the other reviewers.")]
 
 
 def _out(data: object) -> None:
@@ -76,12 +77,17 @@ def draft(
     private: Annotated[
         bool, typer.Option(help="Contact the author of --reply-to privately instead.")
     ] = False,
+    paid: Annotated[
+        bool, typer.Option(help="Part of a paid campaign or sponsorship (needs the disclosure).")
+    ] = False,
+    statement: Annotated[bool, typer.Option(help="An official statement of the company.")] = False,
     policy: PolicyOption = None,
 ) -> None:
-    """Write a post or reply into the outbox; prints {"id", "status"} as one JSON line.
+    """Write a post or reply into the outbox; prints {"id", "status", "kind", "chain",
+    "findings"} as one JSON line.
 
-    It needs the approval of an approver or admin of the owning department unless its author
-    is one; during a crisis a public reply waits for the crisis lead and the cool-down.
+    The code of conduct checks it first (a blocking finding refuses it, exit 1, the findings on
+    stderr); then it follows its approval chain from the policy (docs/approvals.md).
     """
     when = _parse_at(at)
     with open_runtime(policy) as runtime:
@@ -99,22 +105,43 @@ def draft(
                     kind=kind,
                     reply_to=reply_to,
                     at=when,
+                    paid=paid,
+                    statement=statement,
                 )
-                result = {"id": post.id, "status": str(post.status), "kind": str(post.kind)}
+                result = {
+                    "id": post.id,
+                    "status": str(post.status),
+                    "kind": str(post.kind),
+                    "chain": post.chain,
+                    "findings": post.findings,
+                }
+        except ConductBlockedError as exc:
+            for finding in exc.findings:
+                err.print(escape(orjson.dumps(finding).decode()), soft_wrap=True)
+            raise _fail(exc) from None
         except TownhallError as exc:
             raise _fail(exc) from None
         _out(result)
 
 
-def _decide(outbox_id: int, email: str, approve: bool, note: str, policy: Path | None) -> None:
+def _decide(
+    outbox_id: int, email: str, decision: Decision, comment: str, note: str, policy: Path | None
+) -> None:
     with open_runtime(policy) as runtime:
         user = _user(runtime, email)
         try:
             with runtime.sessions() as session, session.begin():
                 post = drafts.decide(
-                    session, outbox_id, approve, actor=session.merge(user), now=now_utc(), note=note
+                    session,
+                    runtime.policy,
+                    outbox_id,
+                    decision,
+                    actor=session.merge(user),
+                    now=now_utc(),
+                    comment=comment,
+                    note=note,
                 )
-                result = {"id": post.id, "status": str(post.status)}
+                result = {"id": post.id, "status": str(post.status), "step": post.step}
         except TownhallError as exc:
             raise _fail(exc) from None
         _out(result)
@@ -124,22 +151,68 @@ def _decide(outbox_id: int, email: str, approve: bool, note: str, policy: Path |
 def approve(
     outbox_id: Annotated[int, typer.Argument(metavar="ID", help="The draft's id.", min=1)],
     as_: AsOption,
-    note: Annotated[str, typer.Option(help="A note for the audit log.")] = "",
+    comment: Annotated[str, typer.Option(help="A word for the author.")] = "",
+    note: NoteOption = "",
     policy: PolicyOption = None,
 ) -> None:
-    """Approve a draft (an approver of its department, or an admin); prints {"id", "status"}."""
-    _decide(outbox_id, as_, True, note, policy)
+    """Approve a draft at its current step (a decider of that step, never its author); prints
+    {"id", "status", "step"}: it goes out when the last step is approved."""
+    _decide(outbox_id, as_, Decision.APPROVED, comment, note, policy)
 
 
 @app.command("reject")
 def reject(
     outbox_id: Annotated[int, typer.Argument(metavar="ID", help="The draft's id.", min=1)],
     as_: AsOption,
-    note: Annotated[str, typer.Option(help="Why, for the author and the audit log.")] = "",
+    comment: Annotated[str, typer.Option(help="Why, for the author.")] = "",
+    note: NoteOption = "",
     policy: PolicyOption = None,
 ) -> None:
-    """Turn a draft down; prints {"id", "status"}."""
-    _decide(outbox_id, as_, False, note, policy)
+    """Turn a draft down; prints {"id", "status", "step"}."""
+    _decide(outbox_id, as_, Decision.REJECTED, comment, note, policy)
+
+
+@app.command("changes")
+def changes(
+    outbox_id: Annotated[int, typer.Argument(metavar="ID", help="The draft's id.", min=1)],
+    as_: AsOption,
+    comment: Annotated[str, typer.Option(help="What should change, for the author.")],
+    note: NoteOption = "",
+    policy: PolicyOption = None,
+) -> None:
+    """Send a draft back to its author for changes; prints {"id", "status", "step"}."""
+    _decide(outbox_id, as_, Decision.CHANGES, comment, note, policy)
+
+
+@app.command("revise")
+def revise(
+    outbox_id: Annotated[int, typer.Argument(metavar="ID", help="The draft's id.", min=1)],
+    as_: AsOption,
+    text: Annotated[str, typer.Option(help="The new text.")],
+    policy: PolicyOption = None,
+) -> None:
+    """Rewrite your draft (checked again; its chain starts over); prints {"id", "status",
+    "findings"}."""
+    with open_runtime(policy) as runtime:
+        user = _user(runtime, as_)
+        try:
+            with runtime.sessions() as session, session.begin():
+                post = drafts.revise(
+                    session,
+                    runtime.policy,
+                    outbox_id,
+                    text,
+                    actor=session.merge(user),
+                    now=now_utc(),
+                )
+                result = {"id": post.id, "status": str(post.status), "findings": post.findings}
+        except ConductBlockedError as exc:
+            for finding in exc.findings:
+                err.print(escape(orjson.dumps(finding).decode()), soft_wrap=True)
+            raise _fail(exc) from None
+        except TownhallError as exc:
+            raise _fail(exc) from None
+        _out(result)
 
 
 @app.command("run")

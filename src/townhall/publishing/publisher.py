@@ -2,6 +2,9 @@
 
 One ``run_once`` pass, each step in short transactions of its own:
 
+0. **Housekeeping**: drafts still unapproved at their scheduled time expire; takeover shifts
+   are synced from the policy, and the announcement of a shift that starts (or the sign-off of
+   one that ends) enters the outbox, once.
 1. **Recover**: a post still ``publishing`` after the lease (``TOWNHALL_PUBLISH_LEASE``)
    belongs to a publisher that died mid-publish: it becomes ``unknown``.
 2. **Reconcile** every ``unknown`` post before anything else: read the account's recent posts
@@ -48,7 +51,7 @@ from townhall.models import Item, OutboxAttempt, OutboxKind, OutboxPost, OutboxS
 from townhall.models.outbox import DUE
 from townhall.org.policy import Policy
 from townhall.posts import Post
-from townhall.publishing.drafts import audit
+from townhall.publishing.drafts import audit, expire
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,8 @@ class RunSummary:
     reconciled: int = 0
     retried: int = 0
     missed: int = 0
+    expired: int = 0
+    announced: int = 0
     errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -86,13 +91,25 @@ class RunSummary:
             "reconciled": self.reconciled,
             "retried": self.retried,
             "missed": self.missed,
+            "expired": self.expired,
+            "announced": self.announced,
             "errors": self.errors,
         }
 
     @property
     def busy(self) -> bool:
         """Whether the pass did anything."""
-        return any((self.published, self.failed, self.unknown, self.reconciled, self.missed))
+        return any(
+            (
+                self.published,
+                self.failed,
+                self.unknown,
+                self.reconciled,
+                self.missed,
+                self.expired,
+                self.announced,
+            )
+        )
 
 
 def outgoing(post: OutboxPost) -> Outgoing:
@@ -169,12 +186,24 @@ class OutboxPublisher:
         """One pass: recover, reconcile, miss, claim and publish (see the module)."""
         summary = RunSummary()
         self._limited = {}
+        self._housekeeping(summary)
         self._recover()
         self._reconcile(summary)
         self._miss(summary)
         for post_id, token in self._claim(limit):
             self._publish(post_id, token, summary)
         return summary
+
+    def _housekeeping(self, summary: RunSummary) -> None:
+        """Drafts past their time expire; takeover shifts that start or end are announced
+        (the announcements then go out in this same pass)."""
+        from townhall.publishing import takeovers  # deferred: takeovers imports drafts
+
+        now, policy = self._clock(), self._policy()
+        with self._sessions() as session, session.begin():
+            summary.expired += len(expire(session, now))
+            takeovers.sync_rota(session, policy, now)
+            summary.announced += len(takeovers.hand_over(session, policy, now))
 
     def _recover(self) -> None:
         now = self._clock()

@@ -125,7 +125,7 @@ def connect_channel(
 def outbox_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """What waits for this person's approval, and the latest outbox posts with their status."""
     web = state(request)
-    waiting = [p for p in drafts.waiting_for(session, user) if p.crisis_id is None]
+    waiting = [p for p in drafts.waiting_for(session, web.policy, user) if p.crisis_id is None]
     recent = list(
         session.scalars(select(OutboxPost).order_by(OutboxPost.id.desc()).limit(RECENT)).unique()
     )
