@@ -144,7 +144,7 @@ def test_a_members_draft_needs_an_approver_then_goes_out_once(env, standin) -> N
     )
     assert result.exit_code == 1 and "Nobody approves their own draft" in result.stderr
     approved = cli("publish", "approve", str(draft["id"]), "--as", "sofia.rossi@acme.example")
-    assert approved == {"id": draft["id"], "status": "approved"}
+    assert approved == {"id": draft["id"], "status": "approved", "step": 1}
 
     assert cli("publish", "run", "--once")["published"] == 1
     assert cli("publish", "run", "--once")["published"] == 0

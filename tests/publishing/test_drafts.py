@@ -9,8 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from townhall.cases import crisis
-from townhall.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from townhall.models import AuditEvent, Decision, OutboxKind, OutboxStatus, Role
+from townhall.errors import (
+    ConductBlockedError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from townhall.models import AuditEvent, Decision, OutboxKind, OutboxPost, OutboxStatus, Role
 from townhall.publishing import drafts
 
 
@@ -189,3 +195,15 @@ def test_a_rejected_draft_keeps_the_note(session, acme_policy, make_item, people
     )
     assert (reply.status, reply.decision_note) == (OutboxStatus.REJECTED, "Tone")
     assert drafts.waiting_for(session, acme_policy, people["ana"]) == []
+
+
+def test_a_reply_too_long_for_its_network_never_reaches_the_outbox(
+    session, acme_policy, make_item, people, now
+) -> None:
+    item = make_item("Where can I buy a KettleOne?")
+    with pytest.raises(ConductBlockedError) as caught:
+        drafts.write_reply(
+            session, acme_policy, item.id, OutboxKind.REPLY, "x" * 501, actor=people["dan"], now=now
+        )
+    assert [f["rule"] for f in caught.value.findings] == ["length"]
+    assert session.scalars(select(OutboxPost)).all() == []

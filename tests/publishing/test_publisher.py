@@ -203,7 +203,13 @@ def test_a_rate_limit_waits_until_the_reset(world, standin) -> None:
 
 def test_a_refusal_fails_with_the_networks_reason(world, standin) -> None:
     sessions, policy, clock, publisher = world
-    post_id = _post(sessions, policy, clock.now, "x" * 501)
+    post_id = _post(sessions, policy, clock.now, "Hello")
+    with sessions() as session, session.begin():
+        # The code of conduct stops a too-long draft before the outbox; a network may still
+        # refuse what was accepted (its limits changed since, or an instance counts otherwise).
+        stored = session.get(OutboxPost, post_id)
+        assert stored is not None
+        stored.text = "x" * 501
 
     summary = publisher().run_once()
 

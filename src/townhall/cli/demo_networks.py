@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,14 @@ HEADLINES: tuple[tuple[str, str], ...] = (
 
 MENTION_EVERY = 150.0
 """Real seconds between the stand-in's live mentions."""
+
+TAKEOVER_PERSON = "peter.novak@acme.example"
+"""Who takes over the stand-in Mastodon account during the demo (Peter, from accounts)."""
+
+TAKEOVER_DELAY = timedelta(minutes=10)
+TAKEOVER_LENGTH = timedelta(hours=2)
+"""The demo's takeover starts this long (simulated time) after the demo starts, and lasts
+this long: at 60× a few real seconds in, for two real minutes."""
 
 
 @dataclass
@@ -105,13 +113,19 @@ class DemoNetworks:
             },
         ]
 
-    def write_policy(self, source: Path, target: Path) -> None:
-        """Copy the policy from ``source`` to ``target`` with the stand-in channels added."""
+    def write_policy(self, source: Path, target: Path, takeover_at: datetime | None = None) -> None:
+        """Copy the policy from ``source`` to ``target`` with the stand-in channels added, and
+        (given ``takeover_at``) a takeover of the stand-in Mastodon account then."""
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
         data["channels"] = [*data.get("channels", []), *self.channels()]
+        if takeover_at is not None:
+            rota = data.get("takeovers") or {}
+            data["takeovers"] = rota
+            rota["shifts"] = [*(rota.get("shifts") or []), takeover_shift(takeover_at)]
         header = (
             "# The demo's copy of the policy (written by `townhall demo`): the original plus two\n"
-            "# channels on local stand-in servers (standin_mastodon, standin_news).\n"
+            "# channels on local stand-in servers (standin_mastodon, standin_news), and a\n"
+            "# takeover of standin_mastodon today.\n"
         )
         target.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
@@ -143,6 +157,17 @@ class DemoNetworks:
             self.thread.join(timeout=5)
         for server in self.servers:
             server.stop()
+
+
+def takeover_shift(start: datetime) -> dict[str, Any]:
+    """The demo's takeover: Peter Novak (back office) runs the stand-in Mastodon account from
+    ``start`` for ``TAKEOVER_LENGTH``."""
+    return {
+        "person": TAKEOVER_PERSON,
+        "channel": MASTODON_CHANNEL,
+        "start": start.isoformat(),
+        "end": (start + TAKEOVER_LENGTH).isoformat(),
+    }
 
 
 def start_demo_networks() -> DemoNetworks:

@@ -19,7 +19,13 @@ from fastapi import FastAPI
 from rich.table import Table
 
 from townhall.cli.common import err, fail_config
-from townhall.cli.demo_networks import FEED_CHANNEL, MASTODON_CHANNEL, start_demo_networks
+from townhall.cli.demo_networks import (
+    FEED_CHANNEL,
+    MASTODON_CHANNEL,
+    TAKEOVER_DELAY,
+    TAKEOVER_LENGTH,
+    start_demo_networks,
+)
 from townhall.cli.listen import start_listeners
 from townhall.cli.runtime import Runtime, open_runtime
 from townhall.config import Settings, get_settings
@@ -100,8 +106,10 @@ def demo(
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     policy_copy = settings.home / "demo-policy.yaml"
     networks = start_demo_networks()
+    opening = now_utc()
+    takeover_at = opening.replace(second=0, microsecond=0) + timedelta(minutes=1) + TAKEOVER_DELAY
     try:
-        networks.write_policy(settings.policy, policy_copy)
+        networks.write_policy(settings.policy, policy_copy, takeover_at)
     except (OSError, yaml.YAMLError) as exc:
         networks.close()
         raise fail_config(
@@ -125,6 +133,12 @@ def demo(
         err.print(
             f"Local stand-ins (not real networks): Mastodon [bold]{networks.mastodon_url}/[/] "
             f"(channel {MASTODON_CHANNEL}), news feed {networks.feed_url} (channel {FEED_CHANNEL})"
+        )
+        real = (takeover_at - opening).total_seconds() / speed
+        err.print(
+            f"Takeover: Peter Novak (back office) runs {MASTODON_CHANNEL} from "
+            f"{takeover_at:%H:%M} UTC simulated time (in about {real:.0f} s) for "
+            f"{TAKEOVER_LENGTH.total_seconds() / 3600:.0f} hours; see /takeovers"
         )
         err.print(
             f"\nTownhall demo for [bold]ACME[/] at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)"

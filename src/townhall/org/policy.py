@@ -35,7 +35,7 @@ from townhall.org.fields import (
     unique_ids,
 )
 from townhall.org.routing import Routing, routing_problems
-from townhall.org.takeovers import TakeoverPolicy
+from townhall.org.takeovers import TakeoverPolicy, takeover_problems
 
 #: Activities every ownership matrix must assign, so no kind of work is left without an owner.
 REQUIRED_ACTIVITIES: tuple[str, ...] = (
@@ -385,5 +385,10 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
         channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
         activities={a["id"] for _, a in activities if isinstance(a.get("id"), str)},
+    )
+    problems += takeover_problems(
+        data,
+        emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
+        channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
     )
     return problems

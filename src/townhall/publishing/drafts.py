@@ -346,7 +346,8 @@ def _route(
         _release(post, None, now)
         return (
             f"{author.name} wrote a {_kind_words(kind)}; as "
-            f"{_direct_reason(policy, author, chain)} it goes out without approval ({chain.label.lower()}, {facts.risk.value} risk)"
+            f"{_direct_reason(policy, author, chain)} it goes out without approval "
+            f"({chain.label.lower()}, {facts.risk.value} risk)"
         )
     if not chain.steps:
         _release(post, None, now)
