@@ -19,7 +19,18 @@ from townhall.errors import TownhallError
 from townhall.org.source import PolicySource
 from townhall.posts import now_utc
 from townhall.publishing.publisher import OutboxPublisher
-from townhall.web import admin, auth, channels, crisis, health, inbox, items, teams
+from townhall.web import (
+    admin,
+    auth,
+    channels,
+    crisis,
+    drafts,
+    health,
+    inbox,
+    items,
+    takeovers,
+    teams,
+)
 from townhall.web.context import WebState, state
 from townhall.web.params import no_nul_characters
 from townhall.web.security import HEADERS as SECURITY_HEADERS
@@ -135,6 +146,8 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(crisis.router)
     app.include_router(channels.router)
+    app.include_router(drafts.router)
+    app.include_router(takeovers.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         SessionMiddleware,

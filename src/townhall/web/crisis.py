@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townhall.cases import crisis, repository
+from townhall.errors import ConflictError, InputError
 from townhall.models import CrisisStatus
-from townhall.publishing import drafts
+from townhall.publishing import approvals, drafts
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.drafts import DECISIONS, draft_page, safe_back
 from townhall.web.params import FieldError, IdNumber
 
 router = APIRouter()
@@ -57,6 +59,7 @@ def room_page(
     room = crisis.get_room(session, room_id)
     posts = crisis.room_posts(session, room)
     root = next((p for p in posts if p.post_id == room.story), None)
+    held = drafts.held_replies(session, room.id)
     context = {
         "user": user,
         "department_name": web.department_name,
@@ -64,7 +67,8 @@ def room_page(
         "posts": posts,
         "root": root,
         "journey": crisis.author_journey(session, root.author_handle) if root else [],
-        "held": drafts.held_replies(session, room.id),
+        "held": held,
+        "may_decide": {r.id for r in held if approvals.may_decide(session, web.policy, r, user)},
         "alerts": crisis.room_alerts(session, room.id),
         "next_status": crisis.NEXT_STATUS[CrisisStatus(room.status)],
         "outcomes": crisis.OUTCOMES,
@@ -136,18 +140,38 @@ def decide(
     user: CurrentUser,
     decision: Annotated[str, Form(max_length=8)],
     note: TEXT = "",
+    comment: TEXT = "",
     back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Approve or reject a draft reply (in the outbox)."""
-    if decision not in ("approve", "reject"):
-        raise FieldError("decision", "choose approve or reject.")
-    reply = drafts.decide(
-        session, reply_id, decision == "approve", actor=user, now=state(request).clock(), note=note
-    )
-    target = back if back.startswith("/crises/") else f"/items/{reply.item_id}#replies"
-    if reply.item_id is None and not back.startswith("/crises/"):
-        target = "/outbox"
-    return RedirectResponse(target, status_code=303)
+    """Approve or reject a draft reply (or ask for changes, with a comment). A refusal the
+    approver can act on, such as the crisis cool-down, is shown on the draft's page with the
+    time it ends (409), never as a bare error page."""
+    if decision not in DECISIONS:
+        raise FieldError("decision", "choose approve, reject or changes.")
+    web = state(request)
+    try:
+        reply = drafts.decide(
+            session,
+            web.policy,
+            reply_id,
+            DECISIONS[decision],
+            actor=user,
+            now=web.clock(),
+            comment=comment,
+            note=note,
+        )
+    except (ConflictError, InputError) as refused:
+        session.rollback()
+        return draft_page(
+            request,
+            session,
+            user,
+            reply_id,
+            status_code=refused.status_code,
+            refusal=refused.message,
+        )
+    default = f"/items/{reply.item_id}#replies" if reply.item_id else f"/drafts/{reply.id}"
+    return RedirectResponse(safe_back(back, default), status_code=303)
 
 
 @router.post("/items/{item_id}/crisis", dependencies=csrf)

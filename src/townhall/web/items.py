@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from townhall.cases import crisis, repository, service
 from townhall.cases.schemas import MAX_NOTE_CHARS
 from townhall.cases.tasks import sla_times
 from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
-from townhall.models import CrisisRoom, ItemStatus, OutboxKind, OutboxPost, OutboxStatus, User
-from townhall.publishing import drafts
+from townhall.errors import ConductBlockedError, InputError
+from townhall.models import ItemStatus, OutboxKind, User
+from townhall.publishing import approvals, drafts
 from townhall.routing.sla import sla_view
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.drafts import findings_context, waits_for
 from townhall.web.params import FieldError, IdNumber, as_id
 
 ACTIONS: dict[tuple[ItemStatus, ItemStatus], str] = {
@@ -37,11 +41,19 @@ def _back(item_id: int, anchor: str = "") -> Response:
     return RedirectResponse(f"/items/{item_id}{anchor}", status_code=303)
 
 
-@router.get("/{item_id}", response_class=HTMLResponse)
-def item_page(
-    request: Request, item_id: IdNumber, session: DbSession, user: CurrentUser
+def item_page_response(
+    request: Request,
+    session: Session,
+    user: User,
+    item_id: int,
+    *,
+    status_code: int = 200,
+    reply_text: str = "",
+    reply_kind: str = "public",
+    reply_findings: Sequence[Mapping[str, Any]] = (),
+    reply_error: str = "",
 ) -> Response:
-    """The item with its post, thread, notes, people to assign and audit history."""
+    """The item page; after a refused reply, with its text, findings and why (in place)."""
     web = state(request)
     item = repository.get_item(session, item_id)
     status = ItemStatus(item.status)
@@ -51,6 +63,7 @@ def item_page(
         capabilities = capabilities_of(web.policy.channel(item.post.channel))
     except KeyError:
         capabilities = frozenset()
+    findings = findings_context(reply_text, reply_findings, checked=bool(reply_findings))
     context = {
         "user": user,
         "item": item,
@@ -71,14 +84,27 @@ def item_page(
         "room": room,
         "replies": replies,
         "reply_labels": drafts.STATUS_LABELS,
-        "may_decide": {r.id for r in replies if _may_decide(r, room, user)},
+        "may_decide": {r.id for r in replies if approvals.may_decide(session, web.policy, r, user)},
+        "waits_for": {r.id: waits_for(session, web.policy, r) for r in replies},
         "can_publish": Capability.PUBLISH in capabilities,
         "can_message": Capability.DIRECT in capabilities,
         "channel_name": item.post.channel,
         "now": web.clock(),
         "max_reply": drafts.MAX_TEXT,
+        "reply_text": reply_text,
+        "reply_kind": reply_kind,
+        "reply_error": reply_error,
+        **findings,
     }
-    return web.templates.TemplateResponse(request, "item.html", context)
+    return web.templates.TemplateResponse(request, "item.html", context, status_code=status_code)
+
+
+@router.get("/{item_id}", response_class=HTMLResponse)
+def item_page(
+    request: Request, item_id: IdNumber, session: DbSession, user: CurrentUser
+) -> Response:
+    """The item with its post, thread, notes, people to assign and audit history."""
+    return item_page_response(request, session, user, item_id)
 
 
 @router.post("/{item_id}/assign", dependencies=csrf)
@@ -141,18 +167,29 @@ def write_reply(
     text: Annotated[str, Form(max_length=drafts.MAX_TEXT + 1000)],
     kind: Annotated[str, Form(max_length=8)] = "public",
 ) -> Response:
-    """Reply publicly or contact the author privately, through the outbox (a draft waits for
-    an approver of the department, or during a crisis for the crisis lead)."""
+    """Reply publicly or contact the author privately, through the outbox: the code of
+    conduct checks it and its approval chain decides who lets it out. A reply the code of
+    conduct stops comes back in the form with its findings and the text kept (422)."""
     kinds = {"public": OutboxKind.REPLY, "private": OutboxKind.PRIVATE}
     if kind not in kinds:
         raise FieldError("kind", f"unknown reply kind {kind!r} (public or private).")
     web = state(request)
-    drafts.write_reply(session, web.policy, item_id, kinds[kind], text, actor=user, now=web.clock())
+    try:
+        drafts.write_reply(
+            session, web.policy, item_id, kinds[kind], text, actor=user, now=web.clock()
+        )
+    except InputError as refused:
+        session.rollback()
+        found = refused.findings if isinstance(refused, ConductBlockedError) else []
+        return item_page_response(
+            request,
+            session,
+            user,
+            item_id,
+            status_code=422,
+            reply_text=text,
+            reply_kind=kind,
+            reply_findings=found,
+            reply_error=refused.message,
+        )
     return _back(item_id, "#replies")
-
-
-def _may_decide(reply: OutboxPost, room: CrisisRoom | None, user: User) -> bool:
-    if reply.status != OutboxStatus.DRAFT:
-        return False
-    held_by = room.lead_department if reply.crisis_id and room else reply.department
-    return drafts.may_approve(user, held_by)
