@@ -6,6 +6,7 @@ import typer
 
 from townhall.cli import channels as channels_cmd
 from townhall.cli import classify as classify_cmd
+from townhall.cli import conduct as conduct_cmd
 from townhall.cli import db as db_cmd
 from townhall.cli import dead_letters as dead_cmd
 from townhall.cli import evaluate as eval_cmd
@@ -40,6 +41,7 @@ app.add_typer(
 app.add_typer(
     channels_cmd.app, name="channels", help="Channel health, checks and stored credentials."
 )
+app.add_typer(conduct_cmd.app, name="conduct", help="Check a draft against the code of conduct.")
 app.add_typer(publish_cmd.app, name="publish", help="Drafts, approvals and the outbox publisher.")
 app.add_typer(
     dead_cmd.app, name="dead-letters", help="Posts that failed inside the pipeline; replay them."

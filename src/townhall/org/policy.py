@@ -18,7 +18,7 @@ from pydantic import Field, PositiveInt, ValidationInfo, model_validator
 from townhall.models.user import Role
 from townhall.org.alerts import AlertPolicy
 from townhall.org.approvals import Chain, Right, approval_problems
-from townhall.org.conduct import ConductRule
+from townhall.org.conduct import ConductRule, conduct_problems
 from townhall.org.crisis import CrisisPolicy
 from townhall.org.fields import (
     Email,
@@ -390,5 +390,8 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         data,
         emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
         channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
+    )
+    problems += conduct_problems(
+        data, check_ref, channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)}
     )
     return problems

@@ -132,7 +132,11 @@ def chain_label(policy: Policy, post: OutboxPost) -> str:
 
 
 def may_publish_directly(
-    policy: Policy, chain: Chain, author: User, department: str, risk: Risk,
+    policy: Policy,
+    chain: Chain,
+    author: User,
+    department: str,
+    risk: Risk,
     findings: list[dict[str, object]],
 ) -> bool:
     """Whether the chain's ``direct`` lets this author skip it for this draft."""
@@ -218,7 +222,7 @@ def step_done(step: Step, deciders: Sequence[User], approved: Mapping[int, objec
     """``any``: one approval; ``all``: every decider (an admin's approval ends an ``any``)."""
     if step.need is Need.ANY:
         return bool(approved)
-    return all(user.id in approved for user in deciders)
+    return bool(approved) and all(user.id in approved for user in deciders)
 
 
 def room_of(session: Session, post: OutboxPost) -> CrisisRoom | None:
