@@ -228,7 +228,15 @@ class ConductRule(PolicyModel):
     def _fields_of_its_check(self) -> ConductRule:
         required, optional = CHECK_FIELDS[self.check]
         own = {name for spec in (*required, *optional) for name in spec.split("|")}
-        stray = sorted(self.model_fields_set - _BASE_FIELDS - own)
+        # A field counts as given when it differs from its default: a dumped policy (every
+        # field present, the others at their defaults) validates again as it was.
+        fields = type(self).model_fields
+        given = {
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        }
+        stray = sorted(given - _BASE_FIELDS - own)
         if stray:
             valid = ", ".join(sorted(own)) or "none"
             raise ValueError(
