@@ -211,3 +211,9 @@ def test_load_policy_is_also_importable_from_the_policy_module() -> None:
     from townhall.org import policy
 
     assert policy.load_policy(ACME) == load_policy(ACME)
+
+
+def test_a_dumped_policy_validates_again_as_it_was(acme_policy) -> None:
+    again = Policy.model_validate(acme_policy.model_dump(mode="python"))
+    assert again == acme_policy
+    assert [r.id for r in again.conduct] == [r.id for r in acme_policy.conduct]
