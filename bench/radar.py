@@ -3,7 +3,9 @@
 Run: `.venv/bin/python bench/radar.py` (≈ 1–2 min on one core). Prints figures, asserts nothing.
 Forecasts are fitted on simulated cascades of seed 2015 and evaluated on seed 7001 (disjoint);
 see docs/radar.md for the generative model. Bursts are evaluated on stream seeds 0–19; the
-detector's defaults were tuned on seeds 100–119 and nothing is tuned here.
+detector's defaults were tuned on seeds 100–119 and nothing is tuned here. The whole radar on
+simulated multi-day crisis streams (alerts per crisis, repeats, false alarms) is
+`bench/radar_streams.py`.
 """
 
 from __future__ import annotations

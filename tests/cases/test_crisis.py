@@ -41,6 +41,9 @@ def story(make_item):
 
 
 def alert(story_id: str = "forum:1", severity: str = "watch", kind: str = "crisis", **kw):
+    details = {"forecast": {"predicted_final": 80.0, "lo": 20.0, "hi": 300.0, "p_viral": 0.6}}
+    if "stories" in kw:
+        details["stories"] = kw.pop("stories")
     return Alert(
         at=datetime(2026, 11, 20, 9, 45, tzinfo=UTC),
         kind=kind,  # type: ignore[arg-type]
@@ -50,7 +53,7 @@ def alert(story_id: str = "forum:1", severity: str = "watch", kind: str = "crisi
         why="4 of 7 posts negative",
         story=story_id,
         score=0.42,
-        details={"forecast": {"predicted_final": 80.0, "lo": 20.0, "hi": 300.0, "p_viral": 0.6}},
+        details=details,
     )
 
 
@@ -106,6 +109,46 @@ def test_another_story_on_the_same_product_joins_the_room(
         "forum:2",
         "forum:1",
     ]
+
+
+def test_an_incident_alert_brings_its_threads_from_other_channels_into_one_room(
+    session, acme_policy, story, make_item, now
+) -> None:
+    dutch = make_item("Smeltende mandjes bij de ACME AirFry 5?", channel="bluesky")
+    dutch_reply = make_item("Die van mij ook", channel="bluesky", reply_to=dutch.post.post_id)
+    news = make_item("Melting baskets: what's going on?", channel="rss", post_id="rss:article")
+    incident = [dutch.post.post_id]
+    crisis.record_alerts(session, acme_policy, [alert(stories=["forum:1", *incident])], now)
+
+    [room] = crisis.open_rooms(session)
+    assert room.story == "forum:1" and room.related == incident
+    assert dutch.crisis_id == room.id and dutch_reply.crisis_id == room.id
+    assert news.crisis_id is None
+    # The news article joins the incident later: a higher-severity alert lists it.
+    later = alert(severity="warning", stories=["forum:1", *incident, "rss:article"])
+    [row] = crisis.record_alerts(session, acme_policy, [later], now)
+    assert row.crisis_id == room.id and len(crisis.open_rooms(session)) == 1
+    assert room.related == [*incident, "rss:article"] and news.crisis_id == room.id
+    joined = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "crisis.story_joined")
+    ).all()
+    assert len(joined) == 1 and "rss:article" in joined[0].why  # the others came at opening
+    # A viral_post alert about the incident lands in the same room; it opens none of its own.
+    [viral] = crisis.record_alerts(
+        session, acme_policy, [alert(dutch.post.post_id, kind="viral_post", stories=incident)], now
+    )
+    assert viral.crisis_id == room.id and len(crisis.open_rooms(session)) == 1
+
+
+def test_the_timeline_shows_posts_put_in_the_room_from_outside_its_threads(
+    session, acme_policy, story, make_item, now
+) -> None:
+    crisis.record_alerts(session, acme_policy, [alert()], now)
+    [room] = crisis.open_rooms(session)
+    other = make_item("Des paniers d'AirFry 5 qui fondent ?", channel="mastodon")
+    assert other.post.post_id not in {p.post_id for p in crisis.room_posts(session, room)}
+    crisis.attach_items(session, room.id, [other.post_pk])  # what the pipeline does
+    assert other.post.post_id in {p.post_id for p in crisis.room_posts(session, room)}
 
 
 def test_status_answers_and_resolution_need_the_right_people(

@@ -106,3 +106,100 @@ def test_a_surge_of_independent_complaints_raises_a_burst_alert_once(model):
     severities = [a.severity for a in bursts]
     assert len(severities) == len(set(severities))  # each severity at most once per episode
     assert bursts[0].at > START
+
+
+def _text_post(n: int, minutes: float, text: str, channel: str = "mastodon", **fields: object):
+    return post(
+        n,
+        minutes,
+        id=f"{channel}:{n}",
+        channel=channel,
+        text=text,
+        group=fields.pop("group", None),
+        **fields,
+    )
+
+
+def test_threads_on_one_product_and_incident_from_any_channel_are_one_story(model):
+    radar = Radar(forecaster=model)
+    airfry = ["product:airfry_5"]
+    origin = _text_post(1, 0, "My AirFry 5 basket melted and cracked!", "forum")
+    batch = [(origin, enrichment(topics=airfry))]
+    batch += [
+        (_text_post(10 + k, 5 + 4 * k, "same here", "forum", reply_to="forum:1"), enrichment())
+        for k in range(3)
+    ]
+    dutch = _text_post(20, 20, "Smeltende mandjes bij de ACME AirFry 5?", "bluesky")
+    batch += [(dutch, enrichment(topics=airfry))]
+    batch += [
+        (_text_post(30 + k, 25 + k, "die van mij ook", "bluesky", reply_to="bluesky:20"),
+         enrichment())
+        for k in range(4)
+    ]  # fmt: skip
+    reporter = _text_post(
+        40, 30, "Reporter here, looking into ACME AirFry 5 baskets melting", author={
+            "handle": "@reporter@news.example", "followers": 152_000, "verified": True}
+    )  # fmt: skip
+    batch += [(reporter, enrichment("neutral", "press_inquiry", airfry))]
+    news = _text_post(50, 40, "Melting baskets: what's going on with the AirFry 5?", "rss")
+    batch += [(news, enrichment(topics=airfry))]
+    late = _text_post(60, 45, "My AirFry 5 arrived a day late", "bluesky")
+    batch += [(late, enrichment(topics=airfry))]
+    rival = _text_post(70, 50, "My Globex fryer basket melted", "bluesky")
+    batch += [(rival, enrichment(topics=["competitor:globex"]))]
+    alerts = radar.observe(batch)
+
+    for member in ("forum:11", "bluesky:20", "bluesky:31", "mastodon:40", "rss:50"):
+        assert radar.story_of(member) == "forum:1"
+    assert radar.story_of("bluesky:60") == "bluesky:60"  # the same product, no incident
+    assert radar.story_of("bluesky:70") == "bluesky:70"  # a competitor's trouble is not ours
+    crisis = [a for a in alerts if a.kind == "crisis"]
+    assert crisis, "the incident's threads together are a crisis"
+    assert {a.story for a in crisis} == {"forum:1"}
+    assert len({a.severity for a in crisis}) == len(crisis)  # one alert per severity
+    assert all(a.topic == "product:airfry_5" for a in crisis)
+    assert set(crisis[-1].details["stories"]) <= {"forum:1", "bluesky:20", "mastodon:40"}
+    assert "melt" in crisis[-1].details["incident_kinds"]
+    incident = radar.incidents["forum:1"]
+    assert [s.root for s in incident.stories] == ["forum:1", "bluesky:20", "mastodon:40", "rss:50"]
+
+
+def test_a_post_linking_to_an_incident_joins_it(model):
+    radar = Radar(forecaster=model)
+    url = "https://community.acme.example/t/melted/1"
+    origin = _text_post(1, 0, "My AirFry 5 basket melted!", "forum", url=url)
+    share = _text_post(2, 10, f"Look at this thread {url}", "bluesky")
+    radar.observe(
+        [(origin, enrichment(topics=["product:airfry_5"])), (share, enrichment(topics=[]))]
+    )
+    assert radar.story_of("bluesky:2") == "forum:1"
+
+
+def test_one_loud_author_is_not_a_crisis_until_others_speak(model):
+    radar = Radar(forecaster=model)
+    big = {"handle": "@celebrity", "followers": 900_000, "verified": True}
+    root = _text_post(1, 0, "ACME's KettleOne is junk", author=big)
+    batch = [(root, enrichment(topics=["product:kettleone"]))]
+    neutral = enrichment("neutral", "other")
+    batch += [(_text_post(10 + k, 1 + k, "", reshare_of="mastodon:1"), neutral) for k in range(12)]
+    batch += [(_text_post(30 + k, 20 + k, "still junk", reply_to="mastodon:1", author=big),
+               enrichment()) for k in range(10)]  # fmt: skip
+    assert [a for a in radar.observe(batch) if a.kind == "crisis"] == []
+    others = [
+        (_text_post(40 + k, 40 + k, "mine too", reply_to="mastodon:1"), enrichment())
+        for k in range(4)
+    ]
+    assert [a.kind for a in radar.observe(others)].count("crisis") >= 1
+
+
+def test_a_brand_burst_whose_posts_name_one_product_is_alerted_under_the_product(model):
+    radar = Radar(forecaster=model)
+    batch = [
+        (_text_post(100 + k, k * 1.5, "@acme the KettleOne is awful"),
+         enrichment(topics=["brand:acme", "product:kettleone"]))
+        for k in range(80)
+    ]  # fmt: skip
+    alerts = radar.observe(batch, now=START + timedelta(hours=3))
+    bursts = [a for a in alerts if a.kind == "burst"]
+    assert bursts and {a.topic for a in bursts} == {"product:kettleone"}
+    assert len([a.severity for a in bursts]) == len({a.severity for a in bursts})

@@ -136,9 +136,11 @@ def open_room(
     risk: float = 0.0,
     risk_why: str = "",
     forecast: dict[str, object] | None = None,
+    related: Sequence[str] = (),
 ) -> CrisisRoom:
-    """Open a room for ``story`` (an original post's id) and attach its items; raises
-    ``ConflictError`` when the story already has an open room."""
+    """Open a room for ``story`` (an original post's id) and the ``related`` stories of the same
+    incident, and attach their items; raises ``ConflictError`` when the story already has an
+    open room."""
     if find_open_room(session, story) is not None:
         raise ConflictError(f"The story {story} already has an open crisis room.")
     members = members_for(policy, topic)
@@ -152,6 +154,7 @@ def open_room(
         risk=risk,
         risk_why=risk_why,
         forecast=dict(forecast or {}),
+        related=[r for r in dict.fromkeys(related) if r != story],
         cooldown_minutes=policy.crisis.cooldown_minutes,
         opened_at=now,
         opened_by=by,
@@ -250,10 +253,20 @@ def story_posts(session: Session, story: str, limit: int = MAX_TIMELINE) -> list
 
 
 def room_posts(session: Session, room: CrisisRoom, limit: int = MAX_TIMELINE) -> list[PostRecord]:
-    """The timeline: the posts of the room's story and of the stories that joined it."""
+    """The timeline: the posts of the room's story, of the stories that joined it, and of the
+    items put in the room (a post of the same incident on another channel, say)."""
     posts: dict[int, PostRecord] = {}
     for story in [room.story, *room.related]:
         for post in story_posts(session, story, limit):
+            posts[post.id] = post
+    if room.id is not None:
+        attached = session.scalars(
+            select(PostRecord)
+            .join(Item, Item.post_pk == PostRecord.id)
+            .where(Item.crisis_id == room.id)
+            .limit(limit)
+        ).unique()
+        for post in attached:
             posts[post.id] = post
     return sorted(posts.values(), key=lambda p: p.created_at)[:limit]
 
@@ -299,11 +312,42 @@ def root_of(session: Session, post: PostRecord, depth: int = 20) -> str:
     return current.post_id
 
 
+def _incident_stories(alert: Alert) -> list[str]:
+    """The stories (original posts' ids) of the alert's incident, its own first."""
+    stories = alert.details.get("stories")
+    others = [s for s in stories if isinstance(s, str)] if isinstance(stories, list) else []
+    return list(dict.fromkeys([alert.story, *others]))
+
+
+def _join_stories(
+    session: Session, room: CrisisRoom, stories: Sequence[str], alert: Alert, now: datetime
+) -> None:
+    """Add the incident's stories that are not in the room yet, with their items."""
+    new = [s for s in stories if s != room.story and s not in room.related]
+    if not new:
+        return
+    room.related = [*room.related, *new]
+    attach_story_items(session, room)
+    _audit(
+        session,
+        room,
+        SYSTEM,
+        "crisis.story_joined",
+        now,
+        f"{', '.join(new)} {'is' if len(new) == 1 else 'are'} about the same incident "
+        f"({alert.topic}), so {'it joins' if len(new) == 1 else 'they join'} the room",
+        stories=new,
+    )
+
+
 def record_alerts(
     session: Session, policy: Policy, alerts: Sequence[Alert], now: datetime
 ) -> list[AlertRecord]:
     """Store the radar's alerts; a crisis alert at or above the policy's ``open_at`` opens a
-    room for its story (or updates the open one's risk and forecast)."""
+    room for its story (or updates the open one's risk and forecast).
+
+    An alert about an incident (``details["stories"]``: threads about one product and what went
+    wrong with it, from any channel) brings every thread of it into the same room."""
     records = []
     threshold = policy.crisis.open_at
     for alert in alerts:
@@ -321,17 +365,29 @@ def record_alerts(
         )
         session.add(row)
         records.append(row)
-        if alert.kind == "burst" and (burst_room := room_on_topic(session, alert.topic)):
-            # A surge of negative posts about the room's product: they belong on its timeline.
-            row.crisis_id = burst_room.id
-            attach_posts(session, burst_room, alert.post_ids)
+        if alert.kind == "burst":
+            incident = alert.details.get("incident")
+            burst_room = (
+                find_open_room(session, incident) if isinstance(incident, str) else None
+            ) or room_on_topic(session, alert.topic)
+            if burst_room is not None:
+                # A surge of negative posts about the room's product: they belong on its timeline.
+                row.crisis_id = burst_room.id
+                attach_posts(session, burst_room, alert.post_ids)
             continue
-        if alert.kind != "crisis" or not alert.story:
+        if alert.kind not in ("crisis", "viral_post") or not alert.story:
             continue
-        room = find_open_room(session, alert.story)
+        stories = _incident_stories(alert)
+        room = next((r for s in stories if (r := find_open_room(session, s)) is not None), None)
+        if room is not None:
+            _join_stories(session, room, stories, alert, now)
+        if alert.kind != "crisis":
+            if room is not None:
+                row.crisis_id = room.id
+            continue
         if room is None and (room := room_on_topic(session, alert.topic)) is not None:
             # Another story about the same product: the same crisis, one timeline.
-            room.related = [*room.related, alert.story]
+            room.related = [*room.related, *(s for s in stories if s not in room.related)]
             attach_story_items(session, room)
             _audit(
                 session,
@@ -354,6 +410,7 @@ def record_alerts(
                 risk=alert.score,
                 risk_why=alert.why,
                 forecast=dict(alert.details.get("forecast", {})),
+                related=stories[1:],
             )
         elif room is not None and alert.story == room.story:
             room.risk, room.risk_why, room.updated_at = alert.score, alert.why, now

@@ -13,7 +13,8 @@ from townhall.radar.forecast import (
     default_forecaster,
     seismic_plain,
 )
-from townhall.radar.replay import Radar, RadarSettings
+from townhall.radar.incidents import incident_kinds
+from townhall.radar.replay import Incident, Radar, RadarSettings
 from townhall.radar.risk import Risk, StoryFacts, story_risk
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "CascadeTracker",
     "Forecast",
     "ForecastModel",
+    "Incident",
     "NaiveDetector",
     "Radar",
     "RadarSettings",
@@ -31,6 +33,7 @@ __all__ = [
     "Risk",
     "StoryFacts",
     "default_forecaster",
+    "incident_kinds",
     "parse_cascade",
     "seismic_plain",
     "simulate_cascades",
