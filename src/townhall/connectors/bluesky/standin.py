@@ -20,7 +20,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
@@ -190,7 +190,7 @@ class BlueskyStandin:
         self._sessions: dict[str, _Session] = {}
         self._access_jtis: dict[str, str] = {}  # jti -> sid
         self._expired: set[str] = set()
-        self._last_tick = 0.0
+        self._last_tick = 0  # milliseconds
         self._forced: list[tuple[str | None, int]] = []  # (nsid or None, reset unix s)
         self._fail_after_store = 0
         self._window_start = int(time.time())
@@ -374,10 +374,14 @@ class BlueskyStandin:
     # -- internals ---------------------------------------------------------------------------
 
     def _tick(self) -> str:
-        """A strictly increasing indexing time (millisecond steps)."""
-        now = max(time.time(), self._last_tick + 0.001)
-        self._last_tick = now
-        return iso(datetime.fromtimestamp(now, UTC))
+        """A strictly increasing indexing time (millisecond steps, counted in whole
+        milliseconds: float seconds rounded to microseconds could print the same millisecond
+        twice)."""
+        millis = max(time.time_ns() // 1_000_000, self._last_tick + 1)
+        self._last_tick = millis
+        return iso(
+            datetime.fromtimestamp(millis // 1000, UTC) + timedelta(milliseconds=millis % 1000)
+        )
 
     def _store(
         self, did: str, record: dict[str, Any], indexed: str, text: str, patch: dict[str, Any]
@@ -391,7 +395,7 @@ class BlueskyStandin:
         return post
 
     def _tid(self) -> str:
-        micros = int(max(time.time(), self._last_tick) * 1_000_000)
+        micros = max(time.time_ns() // 1000, self._last_tick * 1000)
         value = (micros << 10) | secrets.randbelow(1024)
         chars = []
         for _ in range(13):
