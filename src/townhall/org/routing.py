@@ -48,6 +48,14 @@ class RuleConditions(PolicyModel):
     channel: StrList | None = None
     group: StrList | None = None
     keywords_any: StrList | None = None
+    """Whole words or phrases, any of which is in the text; ``refund*`` also matches words
+    that start with ``refund``."""
+    keywords_all: list[StrList] | None = None
+    """Lists of keywords (as in ``keywords_any``): the text has one of each list."""
+    keywords_none: StrList | None = None
+    """Keywords (as in ``keywords_any``) none of which may be in the text."""
+    max_words: int | None = Field(default=None, ge=1)
+    """The text has at most this many words (@mentions and links not counted)."""
     hours: TimeWindow | None = None
     weekdays: WeekdayList | None = None
 
@@ -68,6 +76,9 @@ class RuleAction(PolicyModel):
     """Start the item one step up its escalation chain (with the department's approver)."""
     activity: str | None = None
     """The ownership activity this work belongs to; its lead is the last escalation step."""
+    close: bool = False
+    """The item is closed as soon as it opens, with the rule's reason (no queue, no SLA):
+    spam, or chatter that asks for nothing."""
 
 
 class RoutingRule(PolicyModel):
@@ -94,8 +105,10 @@ def normalized_conditions(when: RuleConditions) -> dict[str, Any]:
             out[key] = frozenset(v.lower() for v in value)
         elif key == "country":
             out[key] = frozenset(v.upper() for v in value)
-        elif key in ("keywords_any", "group"):
+        elif key in ("keywords_any", "keywords_none", "group"):
             out[key] = frozenset(fold_keyword(v) for v in value)
+        elif key == "keywords_all":
+            out[key] = tuple(frozenset(fold_keyword(v) for v in group) for group in value)
         elif key == "hours":
             out[key] = window_minutes(value)
         elif isinstance(value, list):
@@ -109,15 +122,29 @@ def covers(earlier: RuleConditions, later: RuleConditions) -> bool:
     """Whether every item ``later`` matches is also matched by ``earlier`` (so ``later`` is dead).
 
     True when each condition ``earlier`` sets is set by ``later`` too, with a subset of values
-    (lists), the same value (booleans), an equal or higher threshold, or a window inside it.
+    (lists), the same value (booleans), an equal or higher threshold, or a window inside it;
+    ``keywords_none`` the other way round (``later`` excludes at least as much), and
+    ``keywords_all`` when each of ``earlier``'s lists holds one of ``later``'s. A ``*`` prefix
+    keyword is compared as written, so a rule it makes dead may go unreported (never the
+    reverse).
     """
-    first, second = normalized_conditions(earlier), normalized_conditions(later)
+    return covers_normalized(normalized_conditions(earlier), normalized_conditions(later))
+
+
+def covers_normalized(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """``covers`` over conditions already put through ``normalized_conditions``."""
     for key, value in first.items():
         if key not in second:
             return False
         other = second[key]
         if key == "toxicity_at_least":
             ok = other >= value
+        elif key == "max_words":
+            ok = other <= value
+        elif key == "keywords_none":
+            ok = value <= other  # later excludes at least what earlier excludes
+        elif key == "keywords_all":
+            ok = all(any(theirs <= ours for theirs in other) for ours in value)
         elif key == "hours":
             ok = all(in_window(m, value) for m in range(1440) if in_window(m, other))
         elif isinstance(value, frozenset):
@@ -127,6 +154,18 @@ def covers(earlier: RuleConditions, later: RuleConditions) -> bool:
         if not ok:
             return False
     return True
+
+
+def keyword_problem(keyword: str) -> str | None:
+    """Why a routing keyword cannot work as written, or None when it can."""
+    stem = fold_keyword(keyword).removesuffix("*")
+    if not stem:
+        return "an empty keyword matches nothing"
+    if "*" in stem:
+        return f"{keyword!r}: '*' may only end a keyword (a prefix: 'refund*')"
+    if keyword.endswith("*") and len(stem) < 3:
+        return f"{keyword!r}: a prefix needs at least 3 characters before the '*'"
+    return None
 
 
 def routing_problems(
@@ -186,7 +225,7 @@ def routing_problems(
 
     rules = items_of(routing, "rules")
     problems += [(("routing", *loc), msg) for loc, msg in unique_ids("rules", rules)]
-    parsed: list[tuple[int, str, RuleConditions]] = []
+    parsed: list[tuple[int, str, dict[str, Any]]] = []
     for i, rule in rules:
         loc: Loc = ("routing", "rules", i)
         check_action((*loc, "then"), rule.get("then"))
@@ -204,13 +243,23 @@ def routing_problems(
                     )
                 )
         for j, topic in strings_of(one_or_many(when.get("topics_any"))):
-            if topic not in topics:
+            # Without a valid brand its own problem is reported; topics cannot be told then.
+            if topic not in topics and brand:
                 problems.append(
                     (
                         (*loc, "when", "topics_any", j),
                         f"unknown topic {topic!r} (valid: {', '.join(sorted(topics))})",
                     )
                 )
+        for field in ("keywords_any", "keywords_none", "keywords_all"):
+            lists = when.get(field) if field == "keywords_all" else [when.get(field)]
+            for k, words in enumerate(lists if isinstance(lists, list) else []):
+                for j, word in strings_of(one_or_many(words)):
+                    where: Loc = (*loc, "when", field, k, j)
+                    if field != "keywords_all":
+                        where = (*loc, "when", field, j)
+                    if problem := keyword_problem(word):
+                        problems.append((where, problem))
         for j, group in strings_of(one_or_many(when.get("group"))):
             if fold_keyword(group) not in groups:
                 problems.append(
@@ -225,11 +274,11 @@ def routing_problems(
             continue  # field validation reports it
         rule_id = rule.get("id")
         if isinstance(rule_id, str):
-            parsed.append((i, rule_id, conditions))
+            parsed.append((i, rule_id, normalized_conditions(conditions)))
 
-    for n, (i, rule_id, conditions) in enumerate(parsed):
+    for n, (i, rule_id, normalized) in enumerate(parsed):
         for j, earlier_id, earlier in parsed[:n]:
-            if covers(earlier, conditions):
+            if covers_normalized(earlier, normalized):
                 problems.append(
                     (
                         ("routing", "rules", i),

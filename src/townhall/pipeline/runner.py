@@ -314,11 +314,21 @@ class Pipeline:
             if not needs_item(post):
                 continue
             decision = self._route(post, enrichment)
+            # A rule that closes (spam, chatter) files the item as done at once, with no SLA.
+            first_due, resolution_due = (
+                (None, None)
+                if decision.close
+                else (
+                    due_at(now, decision.sla_first_response_minutes),
+                    due_at(now, decision.sla_resolution_minutes),
+                )
+            )
             items.append(
                 {
                     "post_pk": row_id,
                     "department": decision.department,
-                    "status": ItemStatus.NEW,
+                    "status": ItemStatus.DONE if decision.close else ItemStatus.NEW,
+                    "resolved_at": now if decision.close else None,
                     "rule": decision.rule,
                     "why": decision.why,
                     "priority": decision.priority,
@@ -330,8 +340,8 @@ class Pipeline:
                     "activity": decision.activity,
                     # An `escalate` rule starts one step up: the approver takes it.
                     "escalation_level": 1 if decision.escalate else 0,
-                    "first_response_due_at": due_at(now, decision.sla_first_response_minutes),
-                    "resolution_due_at": due_at(now, decision.sla_resolution_minutes),
+                    "first_response_due_at": first_due,
+                    "resolution_due_at": resolution_due,
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -355,6 +365,7 @@ class Pipeline:
                         "supporting": item["supporting"],
                         "priority": item["priority"],
                         "matched": item["matched"],
+                        "closed": item["status"] == ItemStatus.DONE,
                     },
                 }
                 for item_id, item in zip(ids, items, strict=True)

@@ -6,6 +6,8 @@ once (sets, regexes, the time zone) and cached, so a decision costs a few set lo
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ import ahocorasick
 from townhall.org.fields import WEEKDAYS, fold_keyword, in_window
 from townhall.org.policy import Policy
 from townhall.org.routing import RuleAction, normalized_conditions
+from townhall.understand.labels import INTENTS
 
 if TYPE_CHECKING:
     from townhall.posts import Post
@@ -80,6 +83,8 @@ class RouteDecision:
     why: str = ""
     activity: str | None = None
     """The ownership activity the rule names (its lead is the last escalation step)."""
+    close: bool = False
+    """The item closes as soon as it opens (spam, chatter that asks for nothing): no SLA."""
 
 
 # A check returns the fact that satisfied it, or None when the condition does not hold.
@@ -87,19 +92,19 @@ _Check = Callable[[RouteFacts, "_Clock"], str | None]
 
 
 class _Clock:
-    """Per-decision lazy facts: the local time in the policy's zone and the keywords in the text.
+    """Per-decision lazy facts: the local time in the policy's zone, the keywords in the text and
+    its number of words.
 
     Each is computed at most once per decision, and only if some rule asks for it.
     """
 
-    __slots__ = ("_found", "_local", "_pattern", "_text", "_tz", "_when")
+    __slots__ = ("_found", "_local", "_pattern", "_text", "_tz", "_when", "_words")
 
-    def __init__(
-        self, facts: RouteFacts, tz: zoneinfo.ZoneInfo, pattern: ahocorasick.Automaton | None
-    ) -> None:
+    def __init__(self, facts: RouteFacts, tz: zoneinfo.ZoneInfo, pattern: _Keywords | None) -> None:
         self._when, self._tz, self._text, self._pattern = facts.created_at, tz, facts.text, pattern
         self._local: datetime | None = None
         self._found: dict[str, int] | None = None
+        self._words: int | None = None
 
     def local(self) -> datetime:
         if self._local is None:
@@ -107,21 +112,76 @@ class _Clock:
         return self._local
 
     def keywords(self) -> dict[str, int]:
-        """Every policy keyword in the text (folded) → where it first occurs."""
+        """Every policy keyword in the text (as the policy writes it, folded) → where it first
+        occurs."""
         if self._found is None:
-            found: dict[str, int] = {}
-            if self._pattern is not None and self._text:
-                folded = " ".join(self._text.replace("\u2019", "'").casefold().split())
-                size = len(folded)
-                for end, (length, word) in self._pattern.iter(folded):
-                    start = end - length + 1
-                    if end + 1 < size and _is_word(folded[end + 1]):
-                        continue
-                    if start > 0 and _is_word(folded[start - 1]):
-                        continue
-                    found.setdefault(word, start)
-            self._found = found
+            self._found = self._pattern.find(self._text) if self._pattern and self._text else {}
         return self._found
+
+    def words(self) -> int:
+        """Words in the text, not counting @mentions and links."""
+        if self._words is None:
+            self._words = sum(
+                1 for w in self._text.split() if not w.startswith(("@", "http://", "https://"))
+            )
+        return self._words
+
+
+_LINK = re.compile(r"https?://\S+")
+
+
+def fold_text(text: str) -> str:
+    """How routing compares text with keywords: ``fold_keyword``, without links (their words
+    are an address, not the author's) and without accents, so that ``desabonne`` and
+    ``désabonné`` are the same word."""
+    if "http" in text:
+        text = _LINK.sub(" ", text)
+    folded = fold_keyword(text)
+    if folded.isascii():
+        return folded
+    # NFKD splits é into e + a combining accent; dropping the marks keeps the base letters.
+    return "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+
+
+class _Keywords:
+    """Every rule's keywords, found in one pass over the folded text (Aho-Corasick).
+
+    A keyword ending in ``*`` is a prefix: only its start must be at a word boundary.
+    """
+
+    __slots__ = ("_automaton",)
+
+    def __init__(self, keywords: set[str]) -> None:
+        # folded stem → (the keyword as written when whole, as written when a prefix)
+        stems: dict[str, tuple[str | None, str | None]] = {}
+        for word in keywords:
+            prefix = word.endswith("*")
+            stem = fold_text(word.removesuffix("*"))
+            if not stem:
+                continue
+            whole, start = stems.get(stem, (None, None))
+            stems[stem] = (whole, word) if prefix else (word, start)
+        self._automaton = ahocorasick.Automaton()
+        for stem, (whole, start) in stems.items():
+            self._automaton.add_word(stem, (len(stem), whole, start))
+        self._automaton.make_automaton()
+
+    def find(self, text: str) -> dict[str, int]:
+        """Each keyword in ``text`` → where it first occurs (in the folded text)."""
+        folded = fold_text(text)
+        size = len(folded)
+        found: dict[str, int] = {}
+        for end, (length, whole, prefix) in self._automaton.iter(folded):
+            start = end - length + 1
+            if start > 0 and _is_word(folded[start - 1]):
+                continue
+            if prefix is not None and prefix not in found:
+                found[prefix] = start
+            if whole is not None and whole not in found:
+                if end + 1 < size and _is_word(folded[end + 1]):
+                    continue
+                found[whole] = start
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +190,8 @@ class _Compiled:
     description: str
     checks: tuple[tuple[str, _Check], ...]
     decision: RouteDecision  # matched and why filled per item
+    whys: dict[tuple[str, ...], str] = field(default_factory=dict)
+    """The sentence for each set of matched facts (in condition order), which repeat."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,23 +202,22 @@ class CompiledRouting:
     tz: zoneinfo.ZoneInfo
     rules: tuple[_Compiled, ...]
     fallback: RouteDecision | None
-    keywords: ahocorasick.Automaton | None
+    keywords: _Keywords | None
+    by_intent: dict[str, tuple[_Compiled, ...]] = field(default_factory=dict)
+    """The rules an item of each intent can match, in order (the others are never tried)."""
+
+    def candidates(self, intent: str) -> tuple[_Compiled, ...]:
+        """The rules that may match an item of ``intent``, in policy order."""
+        return self.by_intent.get(intent, self.rules)
 
 
 def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _keyword_pattern(keywords: set[str]) -> ahocorasick.Automaton | None:
+def _keyword_pattern(keywords: set[str]) -> _Keywords | None:
     """One automaton finds every rule's keywords in a single pass over the folded text."""
-    if not keywords:
-        return None
-    automaton = ahocorasick.Automaton()
-    for word in keywords:
-        if word:
-            automaton.add_word(word, (len(word), word))
-    automaton.make_automaton()
-    return automaton
+    return _Keywords(keywords) if any(keywords) else None
 
 
 def _compile_check(key: str, value: object) -> _Check:
@@ -197,10 +258,45 @@ def _compile_check(key: str, value: object) -> _Check:
 
         def keyword_check(f: RouteFacts, c: _Clock) -> str | None:
             found = c.keywords()
+            if not found:
+                return None
             hits = [w for w in found if w in words]
             return min(hits, key=found.__getitem__) if hits else None
 
         return keyword_check
+    if key == "keywords_all":
+        lists = value
+        assert isinstance(lists, tuple)
+
+        def all_check(f: RouteFacts, c: _Clock) -> str | None:
+            found = c.keywords()
+            firsts = []
+            for words in lists:
+                hits = [w for w in found if w in words]
+                if not hits:
+                    return None
+                firsts.append(min(hits, key=found.__getitem__))
+            return "' and '".join(firsts)
+
+        return all_check
+    if key == "keywords_none":
+        banned = value
+        assert isinstance(banned, frozenset)
+
+        def none_check(f: RouteFacts, c: _Clock) -> str | None:
+            found = c.keywords()
+            return None if any(w in banned for w in found) else ", ".join(sorted(banned))
+
+        return none_check
+    if key == "max_words":
+        most = value
+        assert isinstance(most, int)
+
+        def words_check(f: RouteFacts, c: _Clock) -> str | None:
+            words = c.words()
+            return str(words) if words <= most else None
+
+        return words_check
     if key == "hours":
         window = value
         assert isinstance(window, tuple)
@@ -240,29 +336,42 @@ def _decision(policy: Policy, action: RuleAction, rule: str) -> RouteDecision:
         escalate=action.escalate,
         rule=rule,
         activity=action.activity,
+        close=action.close,
     )
 
 
 def compile_routing(policy: Policy) -> CompiledRouting:
     """Precompute a policy's rules (sets, keyword regexes, time zone) for fast ``route`` calls."""
     rules: list[_Compiled] = []
+    intents: list[frozenset[str] | None] = []
     fallback = None
     keywords: set[str] = set()
     if policy.routing is not None:
         for rule in policy.routing.rules:
             conditions = normalized_conditions(rule.when)
+            intents.append(conditions.get("intent"))
             keywords |= conditions.get("keywords_any", frozenset())
+            keywords |= conditions.get("keywords_none", frozenset())
+            for group in conditions.get("keywords_all", ()):
+                keywords |= group
             checks = tuple((k, _compile_check(k, v)) for k, v in conditions.items())
             rules.append(
                 _Compiled(rule.id, rule.description, checks, _decision(policy, rule.then, rule.id))
             )
         fallback = _decision(policy, policy.routing.fallback, "fallback")
+    by_intent: dict[str, tuple[_Compiled, ...]] = {
+        intent: tuple(
+            r for r, allowed in zip(rules, intents, strict=True) if intent in (allowed or {intent})
+        )
+        for intent in INTENTS
+    }
     return CompiledRouting(
         policy,
         zoneinfo.ZoneInfo(policy.timezone),
         tuple(rules),
         fallback,
         _keyword_pattern(keywords),
+        by_intent,
     )
 
 
@@ -292,6 +401,9 @@ _PHRASES: dict[str, str] = {
     "channel": "channel is {}",
     "group": "group is {}",
     "keywords_any": "the text says '{}'",
+    "keywords_all": "the text says '{}'",
+    "keywords_none": "the text says none of '{}'",
+    "max_words": "the text has {} words",
     "hours": "local time is {}",
     "weekdays": "weekday is {}",
 }
@@ -305,6 +417,8 @@ def _outcome(decision: RouteDecision) -> str:
     text = f"{decision.department} leads"
     if decision.supporting:
         text += f" with {_join(list(decision.supporting))} supporting"
+    if decision.close:
+        text += ", and the item is closed at once: no reply needed"
     return text + "."
 
 
@@ -324,11 +438,15 @@ def explain(rule: str, description: str, matched: dict[str, str], decision: Rout
     return f"{name}: {reason} {_outcome(decision)}"
 
 
+_WHY_SIZE = 4096
+"""Sentences kept per rule: one per distinct set of facts that matched it."""
+
+
 def route(policy: Policy, facts: RouteFacts) -> RouteDecision:
     """Decide who handles an item: the first matching rule, else the fallback (pure)."""
     compiled = _compiled(policy)
     clock = _Clock(facts, compiled.tz, compiled.keywords)
-    for rule in compiled.rules:
+    for rule in compiled.candidates(facts.intent):
         matched: dict[str, str] = {}
         for key, check in rule.checks:
             fact = check(facts, clock)
@@ -337,7 +455,12 @@ def route(policy: Policy, facts: RouteFacts) -> RouteDecision:
             matched[key] = fact
         else:
             base = rule.decision
-            why = explain(rule.rule, rule.description, matched, base)
+            seen = tuple(matched.values())
+            why = rule.whys.get(seen)
+            if why is None:
+                if len(rule.whys) >= _WHY_SIZE:
+                    rule.whys.clear()
+                why = rule.whys[seen] = explain(rule.rule, rule.description, matched, base)
             return replace(base, matched=matched, why=why)
     if compiled.fallback is not None:
         return replace(

