@@ -151,6 +151,28 @@ def test_a_members_draft_needs_an_approver_then_goes_out_once(env, standin) -> N
     assert [s["content"] for s in standin.published] == ["<p>Repair café on Saturday!</p>"]
 
 
+def test_a_draft_the_code_of_conduct_stops_prints_each_finding(env) -> None:
+    text = "Call us on +44 20 7946 0958 and we will sort it"
+    result = CliRunner().invoke(
+        app,
+        [
+            "publish",
+            "draft",
+            "--channel",
+            "mastodon",
+            "--text",
+            text,
+            "--as",
+            "dan.murphy@acme.example",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    lines = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    (finding,) = [f for f in lines if f["rule"] == "phone_number"]
+    assert text[finding["start"] : finding["end"]] == "+44 20 7946 0958"
+    assert "code of conduct stops this draft" in result.stderr
+
+
 def test_bad_draft_options_are_named(env) -> None:
     result = CliRunner().invoke(
         app,

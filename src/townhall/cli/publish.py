@@ -43,6 +43,9 @@ def _user(runtime: Runtime, email: str) -> User:
 
 
 def _fail(exc: TownhallError) -> typer.Exit:
+    if isinstance(exc, ConductBlockedError):  # each finding as one JSON line first
+        for finding in exc.findings:
+            err.print(escape(orjson.dumps(finding).decode()), soft_wrap=True)
     err.print(f"[red]error:[/] {escape(exc.message)}")
     return typer.Exit(1)
 
@@ -115,10 +118,6 @@ def draft(
                     "chain": post.chain,
                     "findings": post.findings,
                 }
-        except ConductBlockedError as exc:
-            for finding in exc.findings:
-                err.print(escape(orjson.dumps(finding).decode()), soft_wrap=True)
-            raise _fail(exc) from None
         except TownhallError as exc:
             raise _fail(exc) from None
         _out(result)
@@ -206,10 +205,6 @@ def revise(
                     now=now_utc(),
                 )
                 result = {"id": post.id, "status": str(post.status), "findings": post.findings}
-        except ConductBlockedError as exc:
-            for finding in exc.findings:
-                err.print(escape(orjson.dumps(finding).decode()), soft_wrap=True)
-            raise _fail(exc) from None
         except TownhallError as exc:
             raise _fail(exc) from None
         _out(result)
