@@ -325,3 +325,13 @@ def test_any_chain_never_lets_an_author_approve_and_all_needs_everyone(
         assert released == (done == len(steps))
     finally:
         nested.rollback()
+
+
+def test_only_people_some_chain_names_are_looked_up_as_deciders(acme_policy, people) -> None:
+    assert approvals.could_ever_decide(acme_policy, people["sofia"])  # an approver
+    assert approvals.could_ever_decide(acme_policy, people["root"])  # an admin
+    assert not approvals.could_ever_decide(acme_policy, people["aiko"])  # a member
+    named = acme_policy.model_copy(
+        update={"approvals": [Chain(id="aiko", steps=[Step(people=["aiko.tanaka@acme.example"])])]}
+    )
+    assert approvals.could_ever_decide(named, people["aiko"])
