@@ -59,6 +59,10 @@ def test_triage_an_item_live(site: Any, page: Any) -> None:
     page.get_by_role("button", name="Start working").click()
     expect(page.locator(".item-title .status")).to_have_text("In progress")
     page.get_by_role("button", name="Mark done").click()
+    expect(page.locator("#notice")).to_have_text(
+        "Item #1 is done. This is the next one in the queue."
+    )
+    page.goto("/items/1")
     expect(page.locator(".item-title .status")).to_have_text("Done")
     expect(page.locator(".history")).to_contain_text("moved the item to done")
 

@@ -102,5 +102,5 @@ def test_a_public_reply_is_held_until_pr_approves_after_the_cool_down(
     )
     assert resolved.status_code == 303
     page = client.get("/crises/1").text
-    assert "the author is now a <strong>advocate</strong>" in page
+    assert "the author is now an <strong>advocate</strong>" in page
     assert ">1</span>" not in client.get("/crises/badge").text

@@ -6,12 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from townhall.cases.schemas import PAGE_SIZE, InboxFilter, Thread
 from townhall.errors import NotFoundError
-from townhall.models import AuditEvent, Item, ItemStatus, Note, PostRecord, Role, SlaBreach, User
+from townhall.models import (
+    AuditEvent,
+    CrisisRoom,
+    CrisisStatus,
+    Item,
+    ItemStatus,
+    Note,
+    PostRecord,
+    Role,
+    SlaBreach,
+    User,
+)
 from townhall.routing.assignment import Login
 
 MAX_REPLIES = 50
@@ -60,21 +71,77 @@ def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
     return query
 
 
+SORTS: dict[str, str] = {
+    "triage": "What to do first",
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "due": "SLA due soonest",
+}
+"""The inbox's orders, by the ``sort`` value that asks for them."""
+
+PRIORITY_RANK: dict[str, int] = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+"""Priorities from the most pressing; an unknown priority ranks as normal."""
+
+
+def _due_at() -> ColumnElement[Any]:
+    """When the item's next SLA clock runs out: the first response while nobody answered,
+    else the resolution (NULL when neither clock runs)."""
+    return case(
+        (
+            Item.first_responded_at.is_(None) & Item.first_response_due_at.is_not(None),
+            Item.first_response_due_at,
+        ),
+        else_=Item.resolution_due_at,
+    )
+
+
+def _order(sort: str) -> list[ColumnElement[Any]]:
+    """The ORDER BY of ``sort`` (one of ``SORTS``), ending on the id so the order is total."""
+    due = _due_at()
+    due_first = [case((due.is_(None), 1), else_=0), due.asc()]
+    if sort == "oldest":
+        return [Item.id.asc()]
+    if sort == "due":
+        return [*due_first, Item.id.asc()]
+    if sort == "triage":
+        open_rooms = select(CrisisRoom.id).where(CrisisRoom.status != CrisisStatus.RESOLVED)
+        return [
+            case((Item.crisis_id.in_(open_rooms.scalar_subquery()), 0), else_=1),
+            case(PRIORITY_RANK, value=Item.priority, else_=PRIORITY_RANK["normal"]),
+            *due_first,
+            Item.created_at.asc(),
+            Item.id.asc(),
+        ]
+    return [Item.id.desc()]
+
+
 def list_items(
     session: Session,
     flt: InboxFilter,
     *,
     limit: int = PAGE_SIZE,
     before_id: int | None = None,
+    sort: str = "newest",
+    offset: int = 0,
 ) -> list[Item]:
-    """Matching items, newest first; ``before_id`` pages to older ones (keyset paging)."""
+    """Matching items in the order ``sort`` names (see ``SORTS``; default newest first).
+
+    Newest first pages by keyset (``before_id``: older than that item); the other orders page
+    by ``offset``, which the inbox bounds.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
     # The page's ids first (a narrow query the indexes answer), then the rows with their
     # post and assignee: sorting whole joined rows of every match would be far slower.
     query = _filtered(select(Item.id), flt)
     if before_id is not None:
         query = query.where(Item.id < before_id)
-    ids = list(session.scalars(query.order_by(Item.id.desc()).limit(limit)))
-    return items_by_ids(session, ids)[::-1]
+    query = query.order_by(*_order(sort)).limit(limit)
+    if offset:
+        query = query.offset(offset)
+    ids = list(session.scalars(query))
+    by_id = {item.id: item for item in items_by_ids(session, ids)}
+    return [by_id[item_id] for item_id in ids if item_id in by_id]
 
 
 def items_after(

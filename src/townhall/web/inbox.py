@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from townhall.cases import repository
+from townhall.cases import repository, service
 from townhall.cases.schemas import OPEN_STATUSES, PAGE_SIZE, InboxFilter
 from townhall.cases.service import STATUS_LABELS
 from townhall.cases.tasks import sla_times
 from townhall.db import read_transaction
-from townhall.errors import NotFoundError
+from townhall.errors import ConflictError, NotFoundError
 from townhall.models import Item, ItemStatus, User
 from townhall.routing.sla import sla_view
 from townhall.understand.labels import INTENTS
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
-from townhall.web.params import FieldError, IdNumber, Position, as_id, is_policy_id
+from townhall.web.csrf import require_csrf
+from townhall.web.params import MAX_ID, FieldError, IdNumber, Position, as_id, is_policy_id
 
 ALL = "all"
 """The ``department`` value of the unified inbox (every department)."""
@@ -47,6 +49,23 @@ SENTIMENT_CHOICES: dict[str, str] = {
 
 OWNER_CHOICES: dict[str, str] = {"": "Anyone", "me": "Me", "none": "Nobody yet"}
 SLA_CHOICES: dict[str, str] = {"": "Any SLA state", "breached": "SLA breached"}
+SORT_CHOICES: dict[str, str] = repository.SORTS
+DEFAULT_SORT = "triage"
+"""Queues open in triage order: open crisis, priority, SLA due time, then age."""
+
+MAX_START = 5000
+"""Deepest row "Load more" reaches in the orders that page by position (not newest first)."""
+
+BULK_ACTIONS: dict[str, str] = {
+    "assign_me": "Assign to me",
+    "assign": "Assign to",
+    "no_reply": "Close: no reply needed",
+    "spam": "Mark as spam",
+}
+"""What the inbox does with the selected rows."""
+
+MAX_BULK = 200
+"""Most items one bulk action changes."""
 
 POLL_SECONDS = 1.0
 """How often the live stream looks for new items."""
@@ -81,6 +100,7 @@ class InboxQuery:
         sentiment: str | None = None,
         owner: str | None = None,
         sla: str | None = None,
+        sort: str | None = None,
     ) -> None:
         owner = owner or ""
         owner_id: int | None = None
@@ -105,6 +125,7 @@ class InboxQuery:
         self.sentiment = _choice("sentiment", sentiment, SENTIMENT_CHOICES)
         self.owner = owner
         self.sla = _choice("sla", sla, SLA_CHOICES)
+        self.sort = _choice("sort", sort, SORT_CHOICES, default=DEFAULT_SORT)
         self.owner_id = owner_id
         if self.status == "open":
             statuses: tuple[ItemStatus, ...] = OPEN_STATUSES
@@ -139,6 +160,8 @@ class InboxQuery:
             values["owner"] = self.owner
         if self.sla:
             values["sla"] = self.sla
+        if self.sort != DEFAULT_SORT:
+            values["sort"] = self.sort
         values.update(extra)
         return urlencode(values)
 
@@ -153,9 +176,10 @@ def inbox_query(
     sentiment: Annotated[str | None, Query(max_length=16)] = None,
     owner: Annotated[str | None, Query(max_length=20)] = None,
     sla: Annotated[str | None, Query(max_length=16)] = None,
+    sort: Annotated[str | None, Query(max_length=16)] = None,
 ) -> InboxQuery:
     """The filters of an inbox request (shared by the page, "load more" and the stream)."""
-    return InboxQuery(user, department, channel, status, q, intent, sentiment, owner, sla)
+    return InboxQuery(user, department, channel, status, q, intent, sentiment, owner, sla, sort)
 
 
 View = Annotated[InboxQuery, Depends(inbox_query)]
@@ -190,23 +214,63 @@ def home() -> Response:
     return RedirectResponse("/inbox", status_code=303)
 
 
+def _page(session: Session, view: InboxQuery, before: int | None, start: int) -> list[Item]:
+    """One page of the view: newest first pages by keyset (``before``), other orders by
+    position (``start``)."""
+    if view.sort == "newest":
+        return repository.list_items(session, view.filter, limit=PAGE_SIZE, before_id=before)
+    return repository.list_items(
+        session, view.filter, limit=PAGE_SIZE, sort=view.sort, offset=start
+    )
+
+
+def _paging(view: InboxQuery, items: list[Item], start: int) -> dict[str, object]:
+    """What the "Load more" button of ``_rows.html`` needs: whether there is more, and the
+    query string of the next page."""
+    more = len(items) == PAGE_SIZE
+    if view.sort == "newest":
+        following = view.params(before=items[-1].id) if items else ""
+    else:
+        following = view.params(start=start + len(items))
+        more = more and start + len(items) <= MAX_START
+    return {"more": more and bool(items), "next_page": following}
+
+
+def _start(start: int) -> int:
+    if start > MAX_START:
+        raise FieldError("start", f"must be at most {MAX_START}; narrow the filters instead.")
+    return start
+
+
+Start = Annotated[Position, Query()]
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(
     request: Request,
     session: DbSession,
     user: CurrentUser,
     view: View,
+    done: Start = 0,
+    skipped: Start = 0,
 ) -> Response:
-    """The inbox page (default: my department's open items); htmx gets only the list."""
+    """The inbox page (default: my department's open items in triage order); htmx gets only
+    the list. ``done`` and ``skipped`` report the bulk action that led here."""
     web = state(request)
-    items = repository.list_items(session, view.filter, limit=PAGE_SIZE)
+    items = _page(session, view, None, 0)
     context = {
         **row_context(web, items),
+        **_paging(view, items, 0),
         "view": view,
         "user": user,
         "count": repository.count_items(session, view.filter),
-        "after": max((item.id for item in items), default=0),
-        "more": len(items) == PAGE_SIZE,
+        # The stream sends what arrives after this page: in an order other than newest first,
+        # rows beyond the first page are older than the newest item, not new.
+        "after": (
+            max((item.id for item in items), default=0)
+            if view.sort == "newest"
+            else repository.latest_item_id(session)
+        ),
         "departments": web.departments(),
         "channels": repository.channels(session),
         "status_choices": STATUS_CHOICES,
@@ -215,6 +279,11 @@ def inbox(
         "owner_choices": OWNER_CHOICES,
         "owner_name": _owner_name(session, view, user),
         "sla_choices": SLA_CHOICES,
+        "sort_choices": SORT_CHOICES,
+        "bulk_actions": BULK_ACTIONS,
+        "people": repository.active_users(session, first_department=user.department),
+        "bulk_done": done,
+        "bulk_skipped": skipped,
         "ALL": ALL,
     }
     partial = (
@@ -230,13 +299,79 @@ def more_rows(
     request: Request,
     session: DbSession,
     view: View,
-    before: Annotated[IdNumber, Query()],
+    before: Annotated[IdNumber | None, Query()] = None,
+    start: Start = 0,
 ) -> Response:
-    """The next page of older rows, for "Load more"."""
+    """The next page of rows, for "Load more": older than ``before`` when newest first,
+    else from position ``start``."""
     web = state(request)
-    items = repository.list_items(session, view.filter, limit=PAGE_SIZE, before_id=before)
-    context = {**row_context(web, items), "view": view, "more": len(items) == PAGE_SIZE}
+    start = _start(start)
+    items = _page(session, view, before, start)
+    context = {**row_context(web, items), **_paging(view, items, start), "view": view}
     return web.templates.TemplateResponse(request, "_rows.html", context)
+
+
+def _bulk_one(
+    session: Session, item_id: int, action: str, target: int | None, user: User, now: datetime
+) -> None:
+    """Apply one bulk ``action`` to one item through the same services as the item page."""
+    if action in ("assign_me", "assign"):
+        service.assign(session, item_id, target, actor=user, now=now)
+    elif action == "no_reply":
+        why = f"{user.name} closed the item: no reply needed"
+        service.set_status(session, item_id, ItemStatus.DONE, actor=user, now=now, why=why)
+    else:
+        why = f"{user.name} marked the item as spam"
+        item = service.set_status(session, item_id, ItemStatus.DONE, actor=user, now=now, why=why)
+        if "spam" not in item.tags:
+            item.tags = [*item.tags, "spam"]
+
+
+@router.post("/inbox/bulk", dependencies=[Depends(require_csrf)])
+def bulk(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    action: Annotated[str, Form(max_length=16)],
+    ids: Annotated[list[str], Form(max_length=MAX_BULK)] = [],  # noqa: B006 (FastAPI form)
+    assignee: Annotated[str, Form(max_length=20)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/inbox",
+) -> Response:
+    """Assign, close as "no reply needed" or mark as spam every selected item: one audit
+    entry each. Items the action does not fit (already theirs, already done) are skipped."""
+    action = _choice("action", action, BULK_ACTIONS)
+    if not action:
+        raise FieldError("action", "choose what to do with the selected items.")
+    item_ids: list[int] = []
+    for value in ids:
+        item_id = as_id(value)
+        if item_id is None:
+            raise FieldError("ids", f"must be item ids (whole numbers from 1 to {MAX_ID}).")
+        if item_id not in item_ids:
+            item_ids.append(item_id)
+    if not item_ids:
+        raise FieldError("ids", "select at least one item first.")
+    target: int | None = user.id
+    if action == "assign":
+        target = as_id(assignee)
+        if target is None:
+            raise FieldError("assignee", "must be a person's id.")
+    now = state(request).clock()
+    done = skipped = 0
+    for item_id in item_ids:
+        try:
+            with session.begin_nested():
+                _bulk_one(session, item_id, action, target, user, now)
+        except (ConflictError, NotFoundError):
+            skipped += 1
+        else:
+            done += 1
+    if not back.startswith("/inbox") or back.startswith("/inbox/"):
+        back = "/inbox"
+    parts = urlsplit(back)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("done", "skipped")]
+    query += [("done", str(done)), ("skipped", str(skipped))]
+    return RedirectResponse(f"/inbox?{urlencode(query)}", status_code=303)
 
 
 LOOKBACK_IDS = 500
