@@ -8,6 +8,7 @@ Services never commit: the transaction belongs to the caller.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from townhall.models import (
 )
 from townhall.org.policy import Policy, Product
 from townhall.radar.alerts import Alert, rank
+from townhall.understand.topics import topic_slug
 
 MAX_TEXT = 10_000
 """Longest answer, statement, post-mortem or reply accepted, in characters."""
@@ -191,10 +193,47 @@ def open_room(
     return room
 
 
+def topic_name(policy: Policy, topic: str | None) -> str:
+    """What people call a topic: ``product:airfry_5`` is "ACME AirFry 5", ``brand:acme`` is
+    "ACME", ``competitor:fryco`` is "FryCo" (a slug the policy does not know, in words)."""
+    if not topic:
+        return ""
+    kind, _, key = topic.partition(":")
+    if kind == "product":
+        product = product_of(policy, topic)
+        if product:
+            return product.name
+    elif kind == "brand" and key == topic_slug(policy.brand.name):
+        return policy.brand.name
+    elif kind == "competitor":
+        known = (c.name for c in policy.brand.competitors if topic_slug(c.name) == key)
+        name = next(known, None)
+        if name:
+            return name
+    return (key or kind).replace("_", " ")
+
+
+TOPIC_SLUG = re.compile(r"\b(?:product|brand|competitor):[a-z0-9_]+")
+
+
+def name_topics(policy: Policy, text: str) -> str:
+    """``text`` with every topic slug in it (``product:airfry_5``) put as its name."""
+    return TOPIC_SLUG.sub(lambda m: topic_name(policy, m.group(0)), text)
+
+
+def possessive(name: str) -> str:
+    """``Public relations'`` and ``Grace's``: an apostrophe alone after a final s."""
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
+
+
+def article(word: str) -> str:
+    """ "an" before ``advocate``, "a" before ``detractor`` (by the word's first letter)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def room_title(session: Session, policy: Policy, story: str, topic: str | None) -> str:
     """``ACME AirFry 5: “Has anyone else had this happen?? My AirFry 5 basket…”``."""
-    product = product_of(policy, topic)
-    subject = product.name if product else topic or "Story"
+    subject = topic_name(policy, topic) or "Story"
     text = session.scalar(select(PostRecord.text).where(PostRecord.post_id == story)) or story
     words = " ".join(text.split())
     quote = words if len(words) <= 70 else words[:69].rsplit(" ", 1)[0] + "…"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from townhall.config import Settings
 from townhall.db import session_factory
 from townhall.errors import TownhallError
+from townhall.models import User
 from townhall.org.source import PolicySource
 from townhall.posts import now_utc
 from townhall.publishing.publisher import OutboxPublisher
@@ -38,6 +42,18 @@ from townhall.web.security import SecurityHeadersMiddleware
 from townhall.web.templating import STATIC_DIR, Templates
 from townhall.web.worker import Deliverer, lifespan
 
+log = logging.getLogger(__name__)
+
+PATH_NOUNS = {
+    "item_id": "an item number",
+    "room_id": "a crisis room number",
+    "reply_id": "a reply number",
+    "outbox_id": "a draft number",
+    "entry_id": "a question number",
+    "user_id": "a person's number",
+}
+"""How an error names a bad id in the address (``/items/abc``)."""
+
 SESSION_COOKIE = "townhall_session"
 SESSION_MAX_AGE = 12 * 3600
 """Seconds a login lasts."""
@@ -51,13 +67,46 @@ def _wants_page(request: Request) -> bool:
     return not request.url.path.endswith("/stream") and "application/json" not in accept
 
 
-def _error_response(request: Request, status: int, message: str) -> Response:
+def _way_back(request: Request) -> str | None:
+    """The page the person came from, when it is one of ours and not this one."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return None
+    back = referer.path + (f"?{referer.query}" if referer.query else "")
+    if back.startswith("//") or referer.path == request.url.path or len(back) > 500:
+        return None
+    return back
+
+
+def _error_response(
+    request: Request, status: int, message: str, *, request_id: str | None = None
+) -> Response:
     if request.url.path == "/healthz" or "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"detail": message}, status_code=status)
+        body = {"detail": message} | ({"request_id": request_id} if request_id else {})
+        return JSONResponse(body, status_code=status)
     name = "_error.html" if request.headers.get("HX-Request") == "true" else "error.html"
-    return state(request).templates.TemplateResponse(
-        request, name, {"status": status, "message": message}, status_code=status
-    )
+    context = {
+        "status": status,
+        "message": message,
+        "request_id": request_id,
+        "back": _way_back(request),
+    }
+    web = state(request)
+    user_id = request.session.get(auth.USER_KEY) if "session" in request.scope else None
+    if status >= 500 or not isinstance(user_id, int):
+        return web.templates.TemplateResponse(request, name, context, status_code=status)
+    # The logged-in person's navigation, so that the error is one of the app's pages.
+    with web.sessions() as session:
+        user = session.get(User, user_id)
+        context["user"] = user if user is not None and user.active else None
+        context["department_name"] = web.department_name
+        return web.templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value someone typed, on one line and short enough to quote back."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(value)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def _townhall_error(request: Request, exc: Exception) -> Response:
@@ -81,29 +130,51 @@ def _next(target: str) -> str:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err['loc'][1:]) or 'request'}: {err['msg']}"
-        for err in exc.errors()
-    )
-    return _error_response(request, 422, f"The request could not be accepted ({problems}).")
+    problems = []
+    for err in exc.errors():
+        where, *names = err["loc"] or ("request",)
+        field = ".".join(str(n) for n in names) or "the request"
+        problem = str(err["msg"]).removeprefix("Value error, ")
+        if where == "path" and field.endswith("_id"):
+            noun = PATH_NOUNS.get(field, field.removesuffix("_id").replace("_", " ") + " number")
+            value = _shown(err.get("input", ""))
+            problems.append(f"“{value}” in the address is not {noun} ({field}: {problem})")
+        else:
+            problems.append(f"{field}: {problem}")
+    return _error_response(request, 422, "; ".join(problems) + ".")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    response = _error_response(request, exc.status_code, str(exc.detail))
+    if exc.status_code == 404 and exc.detail == "Not Found":  # no route matched
+        message = f"There is no page at {_shown(request.url.path)}."
+    elif exc.status_code == 405:
+        message = "This page cannot be used that way: follow a link or a button to it instead."
+    else:
+        message = str(exc.detail)
+    response = _error_response(request, exc.status_code, message)
     response.headers.update(exc.headers or {})
     return response
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    # The traceback goes to the server's log (Starlette re-raises); the person gets no details.
-    # This runs outside every middleware, so the security headers are added here.
+    # The person gets a request id and no details; the log gets the id and the traceback, so
+    # the two can be matched. This runs outside every middleware: security headers added here.
+    request_id = secrets.token_hex(6)
+    log.error(
+        "Unexpected error (request id %s) on %s %s",
+        request_id,
+        request.method,
+        _shown(request.url.path, 200),
+        exc_info=exc,
+    )
     message = "Something went wrong on our side. Please try again in a moment."
     try:
-        response = _error_response(request, 500, message)
+        response = _error_response(request, 500, message, request_id=request_id)
     except Exception:
-        response = PlainTextResponse(message, status_code=500)
+        response = PlainTextResponse(f"{message} (request id {request_id})", status_code=500)
     response.headers.update(SECURITY_HEADERS)
+    response.headers["X-Request-Id"] = request_id
     return response
 
 

@@ -3,17 +3,26 @@ holding statement, held replies, the author's journey), and opening a room by ha
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from townhall.audit import SYSTEM
 from townhall.cases import crisis, repository
 from townhall.errors import ConflictError, InputError
-from townhall.models import CrisisStatus
+from townhall.models import AlertRecord, CrisisRoom, CrisisStatus, Item, PostRecord, User
+from townhall.org.policy import Policy
 from townhall.publishing import approvals, drafts
+from townhall.radar.render import KIND_LABELS
 from townhall.web.auth import CurrentUser, DbSession
-from townhall.web.context import state
+from townhall.web.context import WebState, state
 from townhall.web.csrf import require_csrf
 from townhall.web.drafts import DECISIONS, draft_page, safe_back
 from townhall.web.params import FieldError, IdNumber
@@ -24,6 +33,81 @@ csrf = [Depends(require_csrf)]
 TEXT = Annotated[str, Form(max_length=crisis.MAX_TEXT + 1000)]
 
 
+@dataclass(frozen=True)
+class CrisisMarker:
+    """What an item of an open crisis room says at its top: the room, who leads, and the
+    cool-down end with the minutes left (``minutes_left`` 0 once it is over)."""
+
+    room_id: int
+    title: str
+    lead: str
+    cooldown_ends: datetime
+    minutes_left: int
+
+    @property
+    def ends_clock(self) -> str:
+        """The cool-down's end as ``14:30`` (UTC)."""
+        return self.cooldown_ends.astimezone(UTC).strftime("%H:%M")
+
+
+def crisis_marker(room: CrisisRoom | None, web: WebState) -> CrisisMarker | None:
+    """The banner of an item in ``room`` (None when there is no room or it is resolved)."""
+    if room is None or room.status == CrisisStatus.RESOLVED:
+        return None
+    ends = room.opened_at + timedelta(minutes=room.cooldown_minutes)
+    left = max(0, math.ceil((ends - web.clock()).total_seconds() / 60))
+    title = crisis.name_topics(web.policy, room.title)
+    return CrisisMarker(room.id, title, web.department_name(room.lead_department), ends, left)
+
+
+def people_names(session: Session) -> Callable[[str | None], str]:
+    """A function that puts a person's name for the e-mail address stored as an actor
+    ("the radar" for the system, the address itself for someone unknown)."""
+    names = {email: name for email, name in session.execute(select(User.email, User.name))}
+
+    def person(email: str | None) -> str:
+        if not email or email == SYSTEM:
+            return "the radar"
+        return names.get(email) or email
+
+    return person
+
+
+def alert_label(alert: AlertRecord) -> str:
+    """``Viral post (warning)``: the kind in words and the severity."""
+    kind = KIND_LABELS.get(alert.kind, alert.kind.replace("_", " "))
+    return f"{kind[:1].upper()}{kind[1:]} ({alert.severity})"
+
+
+def alert_items(session: Session, alerts: Iterable[AlertRecord]) -> dict[int, int]:
+    """Alert id → the id of the item of the post it is about (its story's post, else its
+    first post), for alerts whose post has an item."""
+    wanted = {a.id: a.story or next(iter(a.post_ids or []), "") for a in alerts}
+    post_ids = {p for p in wanted.values() if p}
+    if not post_ids:
+        return {}
+    rows = session.execute(
+        select(PostRecord.post_id, Item.id)
+        .join(Item, Item.post_pk == PostRecord.id)
+        .where(PostRecord.post_id.in_(post_ids))
+    )
+    item_of = {post_id: item_id for post_id, item_id in rows}
+    return {a: item_of[p] for a, p in wanted.items() if p in item_of}
+
+
+def _wording(session: Session, policy: Policy, alerts: Iterable[AlertRecord]) -> dict[str, Any]:
+    """What the crisis templates need to read as a person wrote them."""
+    return {
+        "topic_name": lambda topic: crisis.topic_name(policy, topic),
+        "readable": lambda text: crisis.name_topics(policy, text),
+        "person": people_names(session),
+        "possessive": crisis.possessive,
+        "article": crisis.article,
+        "alert_label": alert_label,
+        "alert_items": alert_items(session, alerts),
+    }
+
+
 def _room_url(room_id: int, anchor: str = "") -> Response:
     return RedirectResponse(f"/crises/{room_id}{anchor}", status_code=303)
 
@@ -32,11 +116,13 @@ def _room_url(room_id: int, anchor: str = "") -> Response:
 def crises_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """Every crisis room (open first) and the latest radar alerts."""
     web = state(request)
+    alerts = crisis.recent_alerts(session)
     context = {
         "user": user,
         "department_name": web.department_name,
         "rooms": crisis.list_rooms(session),
-        "alerts": crisis.recent_alerts(session),
+        "alerts": alerts,
+        **_wording(session, web.policy, alerts),
     }
     return web.templates.TemplateResponse(request, "crises.html", context)
 
@@ -60,6 +146,7 @@ def room_page(
     posts = crisis.room_posts(session, room)
     root = next((p for p in posts if p.post_id == room.story), None)
     held = drafts.held_replies(session, room.id)
+    alerts = crisis.room_alerts(session, room.id)
     context = {
         "user": user,
         "department_name": web.department_name,
@@ -69,7 +156,9 @@ def room_page(
         "journey": crisis.author_journey(session, root.author_handle) if root else [],
         "held": held,
         "may_decide": {r.id for r in held if approvals.may_decide(session, web.policy, r, user)},
-        "alerts": crisis.room_alerts(session, room.id),
+        "alerts": alerts,
+        **_wording(session, web.policy, alerts),
+        "marker": crisis_marker(room, web),
         "next_status": crisis.NEXT_STATUS[CrisisStatus(room.status)],
         "outcomes": crisis.OUTCOMES,
         "is_lead": user.role == "admin" or user.department == room.lead_department,

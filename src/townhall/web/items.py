@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,13 +16,15 @@ from townhall.cases.tasks import sla_times
 from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
 from townhall.errors import ConductBlockedError, InputError
-from townhall.models import ItemStatus, OutboxKind, User
+from townhall.models import Item, ItemStatus, OutboxKind, User
 from townhall.publishing import approvals, drafts
 from townhall.routing.sla import sla_view
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
+from townhall.web.crisis import crisis_marker, people_names
 from townhall.web.csrf import require_csrf
 from townhall.web.drafts import findings_context, waits_for
+from townhall.web.inbox import InboxQuery
 from townhall.web.params import FieldError, IdNumber, as_id
 
 ACTIONS: dict[tuple[ItemStatus, ItemStatus], str] = {
@@ -33,12 +36,62 @@ ACTIONS: dict[tuple[ItemStatus, ItemStatus], str] = {
 }
 """Button labels of the status changes ``service.TRANSITIONS`` allows."""
 
+QUEUE_FIELDS = (
+    "department",
+    "channel",
+    "status",
+    "q",
+    "intent",
+    "sentiment",
+    "owner",
+    "sla",
+    "sort",
+)
+"""The inbox's query parameters an item page carries, to go on to the queue's next item."""
+MAX_QUEUE = 1000
+"""Characters of the carried queue (an inbox query string)."""
+FLASH_KEY = "item_notice"
+
 router = APIRouter(prefix="/items")
 csrf = [Depends(require_csrf)]
 
 
 def _back(item_id: int, anchor: str = "") -> Response:
     return RedirectResponse(f"/items/{item_id}{anchor}", status_code=303)
+
+
+def queue_view(user: User, queue: str) -> InboxQuery:
+    """The inbox view an item was opened from (``queue`` is its query string); the person's
+    department queue when it is empty or not a valid inbox query."""
+    try:
+        values = parse_qs(queue[:MAX_QUEUE], max_num_fields=len(QUEUE_FIELDS) * 2)
+    except ValueError:  # more fields than an inbox query has
+        values = {}
+    given = {name: values[name][0] if values.get(name) else None for name in QUEUE_FIELDS}
+    try:
+        return InboxQuery(user, **given)
+    except FieldError:
+        return InboxQuery(user, None, None, None, None)
+
+
+def queue_of(request: Request, item: Item) -> str:
+    """The query string of the queue the item page belongs to: the ``queue`` it was given,
+    else the inbox it was opened from, else the item's department's open items."""
+    given = request.query_params.get("queue")
+    if given is not None:
+        return given[:MAX_QUEUE]
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path == "/inbox":
+        return referer.query[:MAX_QUEUE]
+    return urlencode({"department": item.department})
+
+
+def next_in_queue(session: Session, view: InboxQuery, after: int) -> int | None:
+    """The first open item of the view's queue, in its order, other than item ``after``."""
+    for candidate in repository.list_items(session, view.filter, limit=5, sort=view.sort):
+        if candidate.id != after and candidate.status != ItemStatus.DONE:
+            return candidate.id
+    return None
 
 
 def item_page_response(
@@ -52,10 +105,12 @@ def item_page_response(
     reply_kind: str = "public",
     reply_findings: Sequence[Mapping[str, Any]] = (),
     reply_error: str = "",
+    notice: str = "",
 ) -> Response:
     """The item page; after a refused reply, with its text, findings and why (in place)."""
     web = state(request)
     item = repository.get_item(session, item_id)
+    notice = notice or str(request.session.pop(FLASH_KEY, ""))
     status = ItemStatus(item.status)
     room = crisis.get_room(session, item.crisis_id) if item.crisis_id else None
     replies = drafts.replies_of(session, item.id)
@@ -82,6 +137,13 @@ def item_page_response(
         "max_note": MAX_NOTE_CHARS,
         "sla": sla_view(sla_times(item), web.clock()),
         "room": room,
+        "marker": crisis_marker(room, web),
+        "possessive": crisis.possessive,
+        "topic_name": lambda topic: crisis.topic_name(web.policy, topic),
+        "person": people_names(session),
+        "readable": lambda text: crisis.name_topics(web.policy, str(text)),
+        "notice": notice,
+        "queue": queue_of(request, item),
         "replies": replies,
         "reply_labels": drafts.STATUS_LABELS,
         "may_decide": {r.id for r in replies if approvals.may_decide(session, web.policy, r, user)},
@@ -135,14 +197,25 @@ def change_status(
     session: DbSession,
     user: CurrentUser,
     status: Annotated[str, Form(max_length=16)],
+    queue: Annotated[str, Form(max_length=MAX_QUEUE)] = "",
 ) -> Response:
-    """Move the item to another status."""
+    """Move the item to another status; once it is done, go on to the next item of the queue
+    it was opened from (``queue``, an inbox query string), saying what was done."""
     try:
         target = ItemStatus(status)
     except ValueError:
         raise FieldError("status", f"unknown status {status!r}.") from None
     service.set_status(session, item_id, target, actor=user, now=state(request).clock())
-    return _back(item_id)
+    if target is not ItemStatus.DONE:
+        return _back(item_id)
+    view = queue_view(user, queue)
+    following = next_in_queue(session, view, item_id)
+    if following is None:
+        return RedirectResponse(f"/inbox?{view.params(done=1)}", status_code=303)
+    request.session[FLASH_KEY] = f"Item #{item_id} is done. This is the next one in the queue."
+    return RedirectResponse(
+        f"/items/{following}?{urlencode({'queue': view.params()})}", status_code=303
+    )
 
 
 @router.post("/{item_id}/notes", dependencies=csrf)
