@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from townhall.audit import SYSTEM
 from townhall.cases import crisis, repository
-from townhall.errors import ConflictError, InputError
 from townhall.models import AlertRecord, CrisisRoom, CrisisStatus, Item, PostRecord, User
 from townhall.org.policy import Policy
 from townhall.publishing import approvals, drafts
@@ -24,7 +23,7 @@ from townhall.radar.render import KIND_LABELS
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
 from townhall.web.csrf import require_csrf
-from townhall.web.drafts import DECISIONS, draft_page, safe_back
+from townhall.web.drafts import decide_or_refuse, safe_back
 from townhall.web.params import FieldError, IdNumber
 
 router = APIRouter()
@@ -235,30 +234,9 @@ def decide(
     """Approve or reject a draft reply (or ask for changes, with a comment). A refusal the
     approver can act on, such as the crisis cool-down, is shown on the draft's page with the
     time it ends (409), never as a bare error page."""
-    if decision not in DECISIONS:
-        raise FieldError("decision", "choose approve, reject or changes.")
-    web = state(request)
-    try:
-        reply = drafts.decide(
-            session,
-            web.policy,
-            reply_id,
-            DECISIONS[decision],
-            actor=user,
-            now=web.clock(),
-            comment=comment,
-            note=note,
-        )
-    except (ConflictError, InputError) as refused:
-        session.rollback()
-        return draft_page(
-            request,
-            session,
-            user,
-            reply_id,
-            status_code=refused.status_code,
-            refusal=refused.message,
-        )
+    reply = decide_or_refuse(request, session, user, reply_id, decision, comment, note)
+    if isinstance(reply, Response):
+        return reply
     default = f"/items/{reply.item_id}#replies" if reply.item_id else f"/drafts/{reply.id}"
     return RedirectResponse(safe_back(back, default), status_code=303)
 

@@ -499,11 +499,29 @@ def decide(
 
     A refusal the person can act on (the cool-down, a missing comment, a draft decided
     meanwhile) is shown on the draft's page, not as an error page."""
+    decided = decide_or_refuse(request, session, user, outbox_id, decision, comment, note)
+    if isinstance(decided, Response):
+        return decided
+    return RedirectResponse(safe_back(back, f"/drafts/{outbox_id}"), status_code=303)
+
+
+def decide_or_refuse(
+    request: Request,
+    session: Session,
+    user: User,
+    outbox_id: int,
+    decision: str,
+    comment: str,
+    note: str,
+) -> OutboxPost | Response:
+    """The decision taken (the draft), or the draft's page with the refusal the person can act
+    on (the cool-down, a missing comment, a draft decided meanwhile); the decide routes of the
+    Drafts and crisis pages share it."""
     if decision not in DECISIONS:
         raise FieldError("decision", "choose approve, reject or changes.")
     web = state(request)
     try:
-        drafts.decide(
+        return drafts.decide(
             session,
             web.policy,
             outbox_id,
@@ -523,7 +541,6 @@ def decide(
             status_code=refused.status_code,
             refusal=refused.message,
         )
-    return RedirectResponse(safe_back(back, f"/drafts/{outbox_id}"), status_code=303)
 
 
 @router.post("/drafts/{outbox_id}/notes", dependencies=csrf)
