@@ -17,10 +17,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from networks import TOKEN_ENV, mastodon_channel, policy_with
 from support import CHROMIUM
 from townhall.cases.tasks import QueuePass
 from townhall.config import Settings
-from townhall.connectors.standin import free_port
+from townhall.connectors.mastodon.standin import MastodonStandin
+from townhall.connectors.standin import LocalServer, free_port
 from townhall.db import make_engine, session_factory, transaction
 from townhall.models import Role
 from townhall.org.accounts import upsert_user
@@ -49,6 +51,27 @@ PEOPLE = [
 def policy() -> Policy:
     """The ACME demo policy."""
     return load_policy(ACME_POLICY)
+
+
+@pytest.fixture
+def mastodon() -> Iterator[tuple[MastodonStandin, LocalServer]]:
+    """The local Mastodon stand-in, served on 127.0.0.1."""
+    standin = MastodonStandin(domain="mastodon.example", username="acme", token="t0k3n")
+    with LocalServer(standin.app) as server:
+        yield standin, server
+
+
+@pytest.fixture
+def live_policy(
+    mastodon: tuple[MastodonStandin, LocalServer],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Policy:
+    """The ACME policy with its mastodon channel live on the local stand-in (a module that
+    publishes uses it as its ``policy``)."""
+    monkeypatch.setenv(TOKEN_ENV, "t0k3n")
+    folder = tmp_path_factory.mktemp("policy")
+    return load_policy(policy_with(folder, mastodon_channel(mastodon[1].url)))
 
 
 class MovableClock:

@@ -9,14 +9,12 @@ the Drafts page's and the draft's screenshots, at desktop and at 390 px phone wi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from networks import TOKEN_ENV, mastodon_channel, policy_with
 from support import CHROMIUM
 from townhall.channels.service import ChannelListener
 from townhall.config import Settings
@@ -25,7 +23,6 @@ from townhall.connectors.standin import LocalServer
 from townhall.db import session_factory, transaction
 from townhall.models import Role
 from townhall.org.accounts import upsert_user
-from townhall.org.loader import load_policy
 from townhall.org.policy import Policy
 from townhall.pipeline.runner import Pipeline
 
@@ -42,22 +39,9 @@ PHONE_WIDTH = 390
 
 
 @pytest.fixture
-def mastodon() -> Iterator[tuple[MastodonStandin, LocalServer]]:
-    standin = MastodonStandin(domain="mastodon.example", username="acme", token="t0k3n")
-    with LocalServer(standin.app) as server:
-        yield standin, server
-
-
-@pytest.fixture
-def policy(
-    mastodon: tuple[MastodonStandin, LocalServer],
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Policy:
-    """The ACME policy with its mastodon channel live on the stand-in."""
-    monkeypatch.setenv(TOKEN_ENV, "t0k3n")
-    folder = tmp_path_factory.mktemp("policy")
-    return load_policy(policy_with(folder, mastodon_channel(mastodon[1].url)))
+def policy(live_policy: Policy) -> Policy:
+    """The ACME policy with its mastodon channel live on the local stand-in."""
+    return live_policy
 
 
 def screenshots(page: Any, name: str, tmp_path: Path) -> None:

@@ -3,20 +3,17 @@ out once to the (local) Mastodon server, and the item shows its link and the sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from networks import TOKEN_ENV, mastodon_channel, policy_with
 from support import CHROMIUM
 from townhall.channels.service import ChannelListener
 from townhall.config import Settings
 from townhall.connectors.mastodon.standin import MastodonStandin
 from townhall.connectors.standin import LocalServer
 from townhall.db import session_factory
-from townhall.org.loader import load_policy
 from townhall.org.policy import Policy
 from townhall.pipeline.runner import Pipeline
 
@@ -27,22 +24,9 @@ pytestmark = [
 
 
 @pytest.fixture
-def mastodon() -> Iterator[tuple[MastodonStandin, LocalServer]]:
-    standin = MastodonStandin(domain="mastodon.example", username="acme", token="t0k3n")
-    with LocalServer(standin.app) as server:
-        yield standin, server
-
-
-@pytest.fixture
-def policy(
-    mastodon: tuple[MastodonStandin, LocalServer],
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Policy:
+def policy(live_policy: Policy) -> Policy:
     """The ACME policy with its mastodon channel live on the local stand-in."""
-    monkeypatch.setenv(TOKEN_ENV, "t0k3n")
-    folder = tmp_path_factory.mktemp("policy")
-    return load_policy(policy_with(folder, mastodon_channel(mastodon[1].url)))
+    return live_policy
 
 
 def test_an_agent_replies_to_a_mention_and_it_is_published_once(
