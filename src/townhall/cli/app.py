@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from townhall.cli import audit as audit_cmd
+from townhall.cli import backup as backup_cmd
 from townhall.cli import channels as channels_cmd
 from townhall.cli import classify as classify_cmd
 from townhall.cli import conduct as conduct_cmd
@@ -17,9 +19,12 @@ from townhall.cli import policy as policy_cmd
 from townhall.cli import publish as publish_cmd
 from townhall.cli import radar as radar_cmd
 from townhall.cli import route as route_cmd
+from townhall.cli import secrets as secrets_cmd
 from townhall.cli import serve as serve_cmd
 from townhall.cli import simulate as simulate_cmd
+from townhall.cli import tokens as tokens_cmd
 from townhall.cli import users as users_cmd
+from townhall.cli import webhooks as webhooks_cmd
 
 app = typer.Typer(
     name="townhall",
@@ -46,6 +51,12 @@ app.add_typer(publish_cmd.app, name="publish", help="Drafts, approvals and the o
 app.add_typer(
     dead_cmd.app, name="dead-letters", help="Posts that failed inside the pipeline; replay them."
 )
+app.add_typer(audit_cmd.app, name="audit", help="Verify that the audit log was not changed.")
+app.add_typer(secrets_cmd.app, name="secrets", help="Secrets stored encrypted: rotate the key.")
+app.add_typer(tokens_cmd.app, name="tokens", help="Personal access tokens for the public API.")
+app.add_typer(webhooks_cmd.app, name="webhooks", help="Outgoing webhooks: deliveries and replay.")
+app.command("backup")(backup_cmd.backup)
+app.command("restore")(backup_cmd.restore)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("listen")(listen_cmd.listen)
 app.command("classify")(classify_cmd.classify)

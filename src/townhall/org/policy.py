@@ -77,6 +77,8 @@ class ChannelKind(StrEnum):
     RSS = "rss"
     JSONL = "jsonl"
     SIMULATOR = "simulator"
+    WEBHOOK = "webhook"
+    """Other tools push posts in (``POST /hooks/{channel}``), mapped by its ``mapping``."""
 
 
 class Product(PolicyModel):
@@ -140,6 +142,8 @@ class Channel(PolicyModel):
     feeds: list[HttpAddress] = []
     poll_seconds: Annotated[int, Field(ge=5, le=86_400)] = 60
     """Seconds between polls where the network has no stream (feeds, Bluesky)."""
+    mapping: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=500)]] = {}
+    """A webhook channel: Post field → where it is in the pushed JSON (see docs/webhooks.md)."""
 
     @property
     def live(self) -> bool:

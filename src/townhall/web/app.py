@@ -24,7 +24,9 @@ from townhall.org.source import PolicySource
 from townhall.posts import now_utc
 from townhall.publishing.publisher import OutboxPublisher
 from townhall.web import (
+    account,
     admin,
+    api,
     auth,
     channels,
     crisis,
@@ -34,6 +36,7 @@ from townhall.web import (
     items,
     takeovers,
     teams,
+    webhooks,
 )
 from townhall.web.context import WebState, state
 from townhall.web.params import no_nul_characters
@@ -219,6 +222,9 @@ def create_app(
     app.include_router(channels.router)
     app.include_router(drafts.router)
     app.include_router(takeovers.router)
+    app.include_router(account.router)
+    app.include_router(webhooks.router)
+    app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         SessionMiddleware,

@@ -1,0 +1,7 @@
+"""``townhall secrets``: Encrypted secrets at rest: rotate the key."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

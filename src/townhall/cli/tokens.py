@@ -1,0 +1,7 @@
+"""``townhall tokens``: Personal access tokens for the public API."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

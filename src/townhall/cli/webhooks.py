@@ -1,0 +1,7 @@
+"""``townhall webhooks``: Outgoing webhooks: endpoints, deliveries, replay."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
