@@ -90,11 +90,21 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     assert problem.startswith("17: YAML syntax error: ")
 
 
-def test_invalid_enum_value(tmp_path: Path) -> None:
+def test_unknown_role(tmp_path: Path) -> None:
     text = MINIMAL.replace("    role: admin", "    role: boss")
     assert problems(tmp_path, text) == [
         "12: people: nobody has role 'admin' (at least one admin is required)",
-        "16: people[0].role: invalid value 'boss' (valid: 'member', 'approver' or 'admin')",
+        "16: people[0].role: unknown role 'boss'; roles are admin, approver, member, viewer",
+    ]
+
+
+def test_a_declared_role_may_be_held(tmp_path: Path) -> None:
+    text = MINIMAL.replace("    role: admin", "    role: boss") + (
+        "roles:\n  - id: boss\n    grants:\n      - actions: [view]\n"
+    )
+    assert problems(tmp_path, text) == [
+        "12: people: nobody has role 'admin' (at least one admin is required)",
+        "35: roles: nobody's role grants `policy`: nobody could change the policy again",
     ]
 
 

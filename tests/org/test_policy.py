@@ -96,7 +96,7 @@ def test_acme_people_staff_every_department(acme: Policy) -> None:
     for dept in DEPARTMENTS:
         assert acme.people_in(dept), dept
     assert any(len(acme.people_in(d)) >= 3 for d in DEPARTMENTS)
-    assert any(p.role is Role.ADMIN for p in acme.people)
+    assert any(p.role == Role.ADMIN for p in acme.people)
     assert all(p.email.endswith("@acme.example") for p in acme.people)
 
 

@@ -29,6 +29,7 @@ def person(user_id: int, open_items: int = 0, **kw: object) -> Candidate:
         "timezone": "Europe/London",
     }
     fields.update(kw)
+    fields.setdefault("approves", fields["role"] in (Role.APPROVER, Role.ADMIN))
     return Candidate(user_id=user_id, open_items=open_items, **fields)  # type: ignore[arg-type]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from townhall.cases.schemas import PAGE_SIZE, InboxFilter, Thread
@@ -19,7 +19,6 @@ from townhall.models import (
     ItemStatus,
     Note,
     PostRecord,
-    Role,
     SlaBreach,
     User,
 )
@@ -42,6 +41,16 @@ def _needs_posts(flt: InboxFilter) -> bool:
     return bool(flt.channel or flt.intent or flt.sentiment or flt.text)
 
 
+def visible_items(departments: Iterable[str], supported_by: str | None) -> ColumnElement[bool]:
+    """Items of ``departments``, or supported by ``supported_by`` (department ids are policy
+    ids, so the quoted id is found in the JSON list's text the same way on every backend)."""
+    condition: ColumnElement[bool] = Item.department.in_(sorted(departments))
+    if supported_by is not None:
+        needle = f'"{supported_by}"'
+        condition = condition | cast(Item.supporting, String).contains(needle, autoescape=True)
+    return condition
+
+
 def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
     if _needs_posts(flt):
         query = query.join(Item.post)
@@ -61,6 +70,8 @@ def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
         query = query.where(Item.assignee_id.is_(None))
     if flt.breached:
         query = query.where(BREACHED)
+    if flt.visible is not None:
+        query = query.where(visible_items(*flt.visible))
     if flt.text:
         needle = flt.text.lower()
         # autoescape makes % and _ in the search literal characters on every backend.
@@ -256,8 +267,7 @@ def logins(session: Session) -> list[Login]:
     """Every active user, as assignment sees them."""
     users = session.scalars(select(User).where(User.active).order_by(User.id))
     return [
-        Login(u.id, u.email, u.name, u.department, Role(u.role), u.out_of_office_until)
-        for u in users
+        Login(u.id, u.email, u.name, u.department, u.role, u.out_of_office_until) for u in users
     ]
 
 

@@ -30,6 +30,9 @@ class InboxFilter:
     unassigned: bool = False
     breached: bool = False
     """Only items with an SLA clock that ran out."""
+    visible: tuple[frozenset[str], str | None] | None = None
+    """Only items the person may see: (departments they see outright, the department whose
+    supported items they also see); None: no limit."""
 
     def open_only(self) -> InboxFilter:
         """The same filter restricted to items not done yet."""

@@ -111,7 +111,8 @@ def check_draft(
     if department is not None and department not in loaded.department_ids:
         valid = ", ".join(loaded.department_ids)
         raise _usage(f"--department: unknown department {department!r} (valid: {valid})")
-    role, author_department, rights = Role.MEMBER, "", tuple[Right, ...]()
+    role: str = Role.MEMBER.value
+    author_department, rights = "", tuple[Right, ...]()
     if as_ is not None:
         person = loaded.person(as_.strip())
         if person is None:

@@ -14,6 +14,7 @@ from townhall.models.base import Base
 class Role(StrEnum):
     """What a person may do: members work items, approvers approve, admins run the place."""
 
+    VIEWER = "viewer"
     MEMBER = "member"
     APPROVER = "approver"
     ADMIN = "admin"
@@ -28,7 +29,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     department: Mapped[str] = mapped_column(String(64), index=True)
-    role: Mapped[Role] = mapped_column(String(16), default=Role.MEMBER)
+    role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER.value)
+    """A role id of the policy (``Role`` names the built-in ones)."""
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
     out_of_office_until: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,8 +35,17 @@ from townhall.org.fields import (
     strings_of,
     unique_ids,
 )
+from townhall.org.permissions import (
+    Action,
+    Actor,
+    Permissions,
+    RoleDefinition,
+    Scope,
+    role_problems,
+)
 from townhall.org.routing import Routing, routing_problems
 from townhall.org.takeovers import TakeoverPolicy, takeover_problems
+from townhall.webhooks.incoming import mapping_problems
 
 #: Activities every ownership matrix must assign, so no kind of work is left without an owner.
 REQUIRED_ACTIVITIES: tuple[str, ...] = (
@@ -187,7 +197,8 @@ class Person(PolicyModel):
     name: str
     email: Email
     department: str
-    role: Role = Role.MEMBER
+    role: Id = Role.MEMBER.value
+    """A role of ``roles:`` or a built-in one (viewer, member, approver, admin)."""
     capacity: PositiveInt = DEFAULT_CAPACITY
     working_hours: WorkingHours | None = None
     working_days: WeekdayList | None = None
@@ -222,6 +233,8 @@ class Policy(PolicyModel):
     conduct: list[ConductRule] = []
     approvals: list[Chain] = []
     takeovers: TakeoverPolicy = TakeoverPolicy()
+    roles: list[RoleDefinition] = []
+    """Roles and what they grant per department and channel (built-in ones when absent)."""
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Policy:
@@ -231,6 +244,11 @@ class Policy(PolicyModel):
         if problems:
             raise ValueError("; ".join(f"{format_loc(loc)}: {msg}" for loc, msg in problems))
         return self
+
+    @cached_property
+    def permissions(self) -> Permissions:
+        """Who may do what under this policy (compiled once)."""
+        return Permissions.of(self)
 
     @property
     def department_ids(self) -> list[str]:
@@ -294,7 +312,12 @@ class Policy(PolicyModel):
 
     def approvers(self, department_id: str) -> list[Person]:
         """The people of a department who may approve (approvers and admins)."""
-        return [p for p in self.people_in(department_id) if p.role in (Role.APPROVER, Role.ADMIN)]
+        scope = Scope.of(department_id)
+        return [
+            p
+            for p in self.people_in(department_id)
+            if self.permissions.can(Actor(p.department, p.role), Action.APPROVE, scope)
+        ]
 
 
 def load_policy(path: Path) -> Policy:
@@ -395,6 +418,8 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
         channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
     )
+    problems += role_problems(data)
+    problems += mapping_problems(data)
     problems += conduct_problems(
         data, check_ref, channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)}
     )

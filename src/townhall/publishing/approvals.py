@@ -47,6 +47,7 @@ from townhall.org.approvals import (
     Step,
 )
 from townhall.org.conduct import Level
+from townhall.org.permissions import Action
 from townhall.org.policy import Policy
 
 
@@ -180,14 +181,15 @@ def step_label(policy: Policy, step: Step, post: OutboxPost, room: CrisisRoom | 
     return ", ".join(names) or ", ".join(step.people)
 
 
-def required(session: Session, step: Step, post: OutboxPost, room: CrisisRoom | None) -> list[User]:
+def required(
+    session: Session, policy: Policy, step: Step, post: OutboxPost, room: CrisisRoom | None
+) -> list[User]:
     """The people a step names, without the draft's author; the admins if that leaves nobody."""
     query = select(User).where(User.active.is_(True), User.id != post.author_id)
     department = step_department(step, post, room)
     if department is not None:
-        query = query.where(
-            User.department == department, User.role.in_([Role.APPROVER, Role.ADMIN])
-        )
+        roles = policy.permissions.roles_that(Action.APPROVE, department)
+        query = query.where(User.department == department, User.role.in_(roles))
     elif step.role is not None:
         query = query.where(User.role == step.role)
     else:
@@ -244,7 +246,9 @@ def may_decide(session: Session, policy: Policy, post: OutboxPost, user: User) -
         return False
     if user.role == Role.ADMIN:
         return True
-    return any(u.id == user.id for u in required(session, step, post, room_of(session, post)))
+    return any(
+        u.id == user.id for u in required(session, policy, step, post, room_of(session, post))
+    )
 
 
 def may_review(session: Session, policy: Policy, post: OutboxPost, user: User) -> bool:
@@ -256,7 +260,7 @@ def may_review(session: Session, policy: Policy, post: OutboxPost, user: User) -
     return any(
         u.id == user.id and u.id != post.author_id
         for step in chain.steps
-        for u in required(session, step, post, room)
+        for u in required(session, policy, step, post, room)
     )
 
 
@@ -293,7 +297,7 @@ def progress(session: Session, policy: Policy, post: OutboxPost) -> list[StepVie
             StepView(
                 label=step_label(policy, step, post, room),
                 need=step.need.value,
-                deciders=[u.name for u in required(session, step, post, room)],
+                deciders=[u.name for u in required(session, policy, step, post, room)],
                 approved_by=[d.user.name for d in approved.values()],
                 state=state,
             )

@@ -60,7 +60,7 @@ class Context:
     department: str = ""
     """The department that owns the draft (the item's, or the channel's default owner)."""
     author_department: str = ""
-    author_role: Role = Role.MEMBER
+    author_role: str = Role.MEMBER.value
     author_rights: Sequence[Right] = ()
     paid: bool = False
     """Part of a paid campaign or sponsorship (the disclosure rule applies)."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from townhall.models.user import Role
 from townhall.org.fields import WEEKDAYS, in_window, window_minutes
+from townhall.org.permissions import Action, Actor, Scope
 from townhall.org.policy import DEFAULT_CAPACITY, DEFAULT_WORKING_DAYS, Policy
 
 
@@ -24,7 +24,7 @@ class Candidate:
 
     user_id: int
     name: str
-    role: Role
+    role: str
     open_items: int
     capacity: int = DEFAULT_CAPACITY
     working_hours: str | None = None
@@ -32,11 +32,8 @@ class Candidate:
     working_days: tuple[str, ...] = DEFAULT_WORKING_DAYS
     timezone: str = "UTC"
     out_of_office_until: datetime | None = None
-
-    @property
-    def approves(self) -> bool:
-        """Whether this person approves for their department (approvers and admins)."""
-        return self.role in (Role.APPROVER, Role.ADMIN)
+    approves: bool = False
+    """Whether this person approves for their department (their role grants ``approve``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +123,7 @@ class Login:
     email: str
     name: str
     department: str
-    role: Role
+    role: str
     out_of_office_until: datetime | None = None
 
 
@@ -161,6 +158,9 @@ def candidates_for(
                 working_days=tuple(days) if days else DEFAULT_WORKING_DAYS,
                 timezone=policy.department_timezone(department),
                 out_of_office_until=login.out_of_office_until,
+                approves=policy.permissions.can(
+                    Actor(department, login.role), Action.APPROVE, Scope.of(department)
+                ),
             )
         )
     return out

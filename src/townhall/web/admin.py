@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townhall.audit import record
-from townhall.errors import PermissionDeniedError, PolicyError
-from townhall.models import Role, User
+from townhall.errors import PolicyError
+from townhall.models import User
 from townhall.org.loader import parse_policy
+from townhall.org.permissions import Action
 from townhall.org.source import text_digest
+from townhall.web.access import allow
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
@@ -26,11 +28,6 @@ MAX_DIFF_CHARS = 20_000
 
 router = APIRouter(prefix="/admin")
 csrf = [Depends(require_csrf)]
-
-
-def _require_admin(user: User) -> None:
-    if user.role != Role.ADMIN:
-        raise PermissionDeniedError("Only admins can change the policy.")
 
 
 def _page(
@@ -51,14 +48,13 @@ def _page(
     return web.templates.TemplateResponse(request, "policy.html", context, status_code=status)
 
 
-@router.get("/policy", response_class=HTMLResponse)
+@router.get("/policy", response_class=HTMLResponse, dependencies=[allow(Action.POLICY)])
 def policy_page(request: Request, user: CurrentUser) -> Response:
     """The policy in force, in an editor."""
-    _require_admin(user)
     return _page(request, user, state(request).source.text, [])
 
 
-@router.post("/policy", dependencies=csrf)
+@router.post("/policy", dependencies=[*csrf, allow(Action.POLICY)])
 def save_policy(
     request: Request,
     session: DbSession,
@@ -66,7 +62,6 @@ def save_policy(
     text: Annotated[str, Form(max_length=MAX_POLICY_CHARS)],
 ) -> Response:
     """Validate and apply a new policy; on problems, show them (with lines) and change nothing."""
-    _require_admin(user)
     web = state(request)
     text = text.replace("\r\n", "\n")
     old = web.source.text

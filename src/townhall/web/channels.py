@@ -13,9 +13,11 @@ from townhall.channels.health import BAD, ago
 from townhall.channels.service import connect
 from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
-from townhall.errors import ConfigError, NotFoundError, PermissionDeniedError, TownhallError
-from townhall.models import ChannelHealth, ChannelState, OutboxPost, OutboxStatus, Role
+from townhall.errors import ConfigError, NotFoundError, TownhallError
+from townhall.models import ChannelHealth, ChannelState, OutboxPost, OutboxStatus
+from townhall.org.permissions import Action
 from townhall.publishing import drafts
+from townhall.web.access import allow, the_channel
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
@@ -58,7 +60,7 @@ def _states(session: DbSession) -> dict[str, ChannelState]:
     return {s.channel: s for s in session.scalars(select(ChannelState))}
 
 
-@router.get("/channels", response_class=HTMLResponse)
+@router.get("/channels", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def channels_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """Every channel of the policy with its health, last fetch, lag and last error."""
     web = state(request)
@@ -88,7 +90,7 @@ def channels_page(request: Request, session: DbSession, user: CurrentUser) -> Re
     return web.templates.TemplateResponse(request, "channels.html", context)
 
 
-@router.get("/channels/badge", response_class=HTMLResponse)
+@router.get("/channels/badge", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def channels_badge(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """The nav link, with the number of unwell channels (htmx polls it)."""
     live = {c.id for c in state(request).policy.channels if c.live}
@@ -96,7 +98,9 @@ def channels_badge(request: Request, session: DbSession, user: CurrentUser) -> R
     return state(request).templates.TemplateResponse(request, "_channels_badge.html", {"bad": bad})
 
 
-@router.post("/channels/{channel_id}/connect", dependencies=csrf)
+@router.post(
+    "/channels/{channel_id}/connect", dependencies=[*csrf, allow(Action.CHANNELS, the_channel)]
+)
 def connect_channel(
     request: Request,
     channel_id: Annotated[str, Path(max_length=64)],
@@ -106,8 +110,6 @@ def connect_channel(
 ) -> Response:
     """Store a channel's token or app password, encrypted (admins only)."""
     web = state(request)
-    if user.role != Role.ADMIN:
-        raise PermissionDeniedError("Only an admin can connect a channel.")
     try:
         channel = web.policy.channel(channel_id)
     except KeyError:
@@ -121,7 +123,7 @@ def connect_channel(
     return RedirectResponse("/channels", status_code=303)
 
 
-@router.get("/outbox", response_class=HTMLResponse)
+@router.get("/outbox", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def outbox_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """What waits for this person's approval, and the latest outbox posts with their status."""
     web = state(request)

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 from townhall.audit import SYSTEM
 from townhall.cases import crisis, repository
 from townhall.models import AlertRecord, CrisisRoom, CrisisStatus, Item, PostRecord, User
+from townhall.org.permissions import Action, Scope
 from townhall.org.policy import Policy
 from townhall.publishing import approvals, drafts
 from townhall.radar.render import KIND_LABELS
+from townhall.web.access import PermitDep, allow, the_item, the_reply, the_room, the_room_lead
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
 from townhall.web.csrf import require_csrf
@@ -111,22 +113,26 @@ def _room_url(room_id: int, anchor: str = "") -> Response:
     return RedirectResponse(f"/crises/{room_id}{anchor}", status_code=303)
 
 
-@router.get("/crises", response_class=HTMLResponse)
-def crises_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
+@router.get("/crises", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
+def crises_page(
+    request: Request, session: DbSession, user: CurrentUser, person: PermitDep
+) -> Response:
     """Every crisis room (open first) and the latest radar alerts."""
     web = state(request)
     alerts = crisis.recent_alerts(session)
     context = {
         "user": user,
         "department_name": web.department_name,
-        "rooms": crisis.list_rooms(session),
+        "rooms": [
+            r for r in crisis.list_rooms(session) if person.sees(r.lead_department, r.departments)
+        ],
         "alerts": alerts,
         **_wording(session, web.policy, alerts),
     }
     return web.templates.TemplateResponse(request, "crises.html", context)
 
 
-@router.get("/crises/badge", response_class=HTMLResponse)
+@router.get("/crises/badge", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def crises_badge(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """The nav link's count of open rooms (htmx polls it: alerts live in every page)."""
     count = len(crisis.open_rooms(session))
@@ -135,9 +141,11 @@ def crises_badge(request: Request, session: DbSession, user: CurrentUser) -> Res
     )
 
 
-@router.get("/crises/{room_id}", response_class=HTMLResponse)
+@router.get(
+    "/crises/{room_id}", response_class=HTMLResponse, dependencies=[allow(Action.VIEW, the_room)]
+)
 def room_page(
-    request: Request, room_id: IdNumber, session: DbSession, user: CurrentUser
+    request: Request, room_id: IdNumber, session: DbSession, user: CurrentUser, person: PermitDep
 ) -> Response:
     """One crisis room."""
     web = state(request)
@@ -160,13 +168,21 @@ def room_page(
         "marker": crisis_marker(room, web),
         "next_status": crisis.NEXT_STATUS[CrisisStatus(room.status)],
         "outcomes": crisis.OUTCOMES,
-        "is_lead": user.role == "admin" or user.department == room.lead_department,
+        "is_lead": person.can(Action.CRISIS, Scope.of(room.lead_department)),
+        "may_answer": {
+            e.id
+            for e in room.checklist
+            if person.can(Action.CHECKLIST, Scope.of(e.owner_department))
+        },
         "now": web.clock(),
     }
     return web.templates.TemplateResponse(request, "crisis.html", context)
 
 
-@router.post("/crises/{room_id}/status", dependencies=csrf)
+@router.post(
+    "/crises/{room_id}/status",
+    dependencies=[*csrf, allow(Action.CRISIS, the_room_lead, "move on the crisis rooms")],
+)
 def room_status(
     request: Request,
     room_id: IdNumber,
@@ -195,7 +211,9 @@ def room_status(
     return _room_url(room_id)
 
 
-@router.post("/crises/{room_id}/answers/{entry_id}", dependencies=csrf)
+@router.post(
+    "/crises/{room_id}/answers/{entry_id}", dependencies=[*csrf, allow(Action.VIEW, the_room)]
+)
 def room_answer(
     request: Request,
     room_id: IdNumber,
@@ -203,15 +221,26 @@ def room_answer(
     session: DbSession,
     user: CurrentUser,
     answer: TEXT,
+    person: PermitDep,
 ) -> Response:
-    """Answer one assessment question."""
+    """Answer one assessment question (the question's owner department answers it)."""
+    room = crisis.get_room(session, room_id)
+    entry = next((e for e in room.checklist if e.id == entry_id), None)
+    if entry is not None:
+        person.require(Action.CHECKLIST, Scope.of(entry.owner_department), "answer this question")
     crisis.answer_question(
         session, room_id, entry_id, answer, actor=user, now=state(request).clock()
     )
     return _room_url(room_id, "#checklist")
 
 
-@router.post("/crises/{room_id}/statement", dependencies=csrf)
+@router.post(
+    "/crises/{room_id}/statement",
+    dependencies=[
+        *csrf,
+        allow(Action.REPLY, the_room, "write the holding statement"),
+    ],
+)
 def room_statement(
     request: Request, room_id: IdNumber, session: DbSession, user: CurrentUser, text: TEXT
 ) -> Response:
@@ -220,7 +249,10 @@ def room_statement(
     return _room_url(room_id, "#statement")
 
 
-@router.post("/replies/{reply_id}/decide", dependencies=csrf)
+@router.post(
+    "/replies/{reply_id}/decide",
+    dependencies=[*csrf, allow(Action.VIEW, the_reply), allow(Action.APPROVE)],
+)
 def decide(
     request: Request,
     reply_id: IdNumber,
@@ -241,7 +273,10 @@ def decide(
     return RedirectResponse(safe_back(back, default), status_code=303)
 
 
-@router.post("/items/{item_id}/crisis", dependencies=csrf)
+@router.post(
+    "/items/{item_id}/crisis",
+    dependencies=[*csrf, allow(Action.CRISIS, the_item, "open a crisis room on items")],
+)
 def open_by_hand(
     request: Request, item_id: IdNumber, session: DbSession, user: CurrentUser
 ) -> Response:

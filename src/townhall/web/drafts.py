@@ -28,10 +28,13 @@ from townhall.models import (
     PostRecord,
     User,
 )
+from townhall.org import permissions as perm
 from townhall.org.conduct import Level
+from townhall.org.permissions import Action
 from townhall.org.policy import ChannelKind, Policy
 from townhall.publishing import approvals, conduct, drafts, lists
 from townhall.publishing.lists import Scope, Tab
+from townhall.web.access import Permit, PermitDep, allow, refusal, the_draft
 from townhall.web.auth import CurrentUser, DbSession, current_user
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
@@ -228,7 +231,9 @@ def _read_session(request: Request) -> Iterator[Session]:
 ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
 
 
-@router.post("/conduct/check", response_class=HTMLResponse, dependencies=csrf)
+@router.post(
+    "/conduct/check", response_class=HTMLResponse, dependencies=[*csrf, allow(Action.VIEW)]
+)
 def conduct_check(
     request: Request,
     session: ReadSession,
@@ -349,7 +354,7 @@ def _row(session: Session, policy: Policy, post: OutboxPost, tab: Tab) -> dict[s
     }
 
 
-@router.get("/drafts", response_class=HTMLResponse)
+@router.get("/drafts", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def drafts_page(
     request: Request,
     session: DbSession,
@@ -379,7 +384,7 @@ def drafts_page(
     return web.templates.TemplateResponse(request, "drafts.html", context)
 
 
-@router.get("/drafts/badge", response_class=HTMLResponse)
+@router.get("/drafts/badge", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def drafts_badge(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """The nav link with what waits for me (htmx polls it)."""
     waiting, changes = lists.to_do(session, state(request).policy, user)
@@ -469,11 +474,21 @@ def draft_page(
     return web.templates.TemplateResponse(request, "draft.html", context, status_code=status_code)
 
 
-@router.get("/drafts/{outbox_id}", response_class=HTMLResponse)
+@router.get("/drafts/{outbox_id}", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def draft_view(
-    request: Request, outbox_id: IdNumber, session: DbSession, user: CurrentUser
+    request: Request,
+    outbox_id: IdNumber,
+    session: DbSession,
+    user: CurrentUser,
+    person: PermitDep,
+    scope: Annotated[perm.Scope, Depends(the_draft)],
 ) -> Response:
-    """One draft (see ``draft_page``)."""
+    """One draft (see ``draft_page``): for those who see its department, and its deciders."""
+    post = drafts.get_post(session, outbox_id)
+    if not person.can(Action.VIEW, scope) and not approvals.may_review(
+        session, state(request).policy, post, user
+    ):
+        person.require(Action.VIEW, scope, "see drafts")
     return draft_page(request, session, user, outbox_id)
 
 
@@ -484,7 +499,7 @@ def safe_back(back: str, default: str) -> str:
     return default
 
 
-@router.post("/drafts/{outbox_id}/decide", dependencies=csrf)
+@router.post("/drafts/{outbox_id}/decide", dependencies=[*csrf, allow(Action.APPROVE)])
 def decide(
     request: Request,
     outbox_id: IdNumber,
@@ -543,7 +558,7 @@ def decide_or_refuse(
         )
 
 
-@router.post("/drafts/{outbox_id}/notes", dependencies=csrf)
+@router.post("/drafts/{outbox_id}/notes", dependencies=[*csrf, allow(Action.APPROVE)])
 def add_note(
     request: Request, outbox_id: IdNumber, session: DbSession, user: CurrentUser, note: NOTE
 ) -> Response:
@@ -553,7 +568,7 @@ def add_note(
     return RedirectResponse(f"/drafts/{outbox_id}#decisions", status_code=303)
 
 
-@router.post("/drafts/{outbox_id}/revise", dependencies=csrf)
+@router.post("/drafts/{outbox_id}/revise", dependencies=[*csrf, allow(Action.REPLY, the_draft)])
 def revise(
     request: Request, outbox_id: IdNumber, session: DbSession, user: CurrentUser, text: TEXT
 ) -> Response:
@@ -589,9 +604,20 @@ def revise(
 
 
 # -- the composer for new posts ---------------------------------------------------------------
+def _channels_for(person: Permit) -> list[str]:
+    """The channels this person may write new posts on."""
+    department = person.user.department
+    return [
+        c.id
+        for c in person.policy.channels
+        if person.can(Action.REPLY, perm.Scope.of(department, channel=c.id))
+    ]
+
+
 def _compose_page(
     request: Request,
     user: User,
+    person: Permit,
     *,
     values: Mapping[str, Any] | None = None,
     findings: Sequence[Mapping[str, Any]] = (),
@@ -602,8 +628,10 @@ def _compose_page(
     policy = web.policy
     form = {"channel": "", "text": "", "at": "", "paid": False, "statement": False}
     form.update(values or {})
-    channels = [c.id for c in policy.channels]
-    mine = [c.id for c in policy.channels if c.default_owner == user.department]
+    channels = _channels_for(person)
+    mine = [
+        c.id for c in policy.channels if c.default_owner == user.department and c.id in channels
+    ]
     if not form["channel"]:
         form["channel"] = mine[0] if mine else channels[0]
     text = str(form["text"])
@@ -624,17 +652,20 @@ def _compose_page(
     return web.templates.TemplateResponse(request, "compose.html", context, status_code=status_code)
 
 
-@router.get("/compose", response_class=HTMLResponse)
-def compose_form(request: Request, user: CurrentUser) -> Response:
+@router.get("/compose", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
+def compose_form(request: Request, user: CurrentUser, person: PermitDep) -> Response:
     """A new post: channel, text, when, paid or sponsored, official statement."""
-    return _compose_page(request, user)
+    if not _channels_for(person):
+        raise refusal(person.policy, Action.REPLY, None, "write posts")
+    return _compose_page(request, user, person)
 
 
-@router.post("/compose", dependencies=csrf)
+@router.post("/compose", dependencies=[*csrf, allow(Action.VIEW)])
 def compose(
     request: Request,
     session: DbSession,
     user: CurrentUser,
+    person: PermitDep,
     channel: Annotated[str, Form(max_length=64)],
     text: TEXT,
     at: Annotated[str, Form(max_length=32)] = "",
@@ -644,6 +675,7 @@ def compose(
     """Write a new post: it goes to its approval chain (or out, if its author may publish
     directly). Findings that stop it come back in the form, with the text kept (422)."""
     web = state(request)
+    person.require(Action.REPLY, perm.Scope.of(user.department, channel=channel), "write posts")
     values = {"channel": channel, "text": text, "at": at, "paid": bool(paid)}
     values["statement"] = bool(statement)
     try:
@@ -669,6 +701,7 @@ def compose(
         return _compose_page(
             request,
             user,
+            person,
             values=values,
             findings=blocked.findings,
             error=blocked.message,
@@ -676,5 +709,7 @@ def compose(
         )
     except InputError as refused:
         session.rollback()
-        return _compose_page(request, user, values=values, error=refused.message, status_code=422)
+        return _compose_page(
+            request, user, person, values=values, error=refused.message, status_code=422
+        )
     return RedirectResponse(f"/drafts/{post.id}", status_code=303)

@@ -20,10 +20,12 @@ from townhall.cases.schemas import OPEN_STATUSES, PAGE_SIZE, InboxFilter
 from townhall.cases.service import STATUS_LABELS
 from townhall.cases.tasks import sla_times
 from townhall.db import read_transaction
-from townhall.errors import ConflictError, NotFoundError
+from townhall.errors import ConflictError, NotFoundError, PermissionDeniedError
 from townhall.models import Item, ItemStatus, User
+from townhall.org.permissions import Action, DepartmentScope
 from townhall.routing.sla import sla_view
 from townhall.understand.labels import INTENTS
+from townhall.web.access import Permit, PermitDep, allow, item_scope, refusal
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import WebState, state
 from townhall.web.csrf import require_csrf
@@ -101,6 +103,8 @@ class InboxQuery:
         owner: str | None = None,
         sla: str | None = None,
         sort: str | None = None,
+        *,
+        visible: DepartmentScope | None = None,
     ) -> None:
         owner = owner or ""
         owner_id: int | None = None
@@ -143,6 +147,11 @@ class InboxQuery:
             assignee_id=owner_id,
             unassigned=self.owner == "none",
             breached=self.sla == "breached",
+            visible=(
+                None
+                if visible is None or visible.everything
+                else (visible.owned, visible.supported_by)
+            ),
         )
 
     def params(self, **extra: str | int) -> str:
@@ -168,6 +177,7 @@ class InboxQuery:
 
 def inbox_query(
     user: CurrentUser,
+    person: PermitDep,
     department: Annotated[str | None, Query(max_length=64)] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
@@ -179,7 +189,22 @@ def inbox_query(
     sort: Annotated[str | None, Query(max_length=16)] = None,
 ) -> InboxQuery:
     """The filters of an inbox request (shared by the page, "load more" and the stream)."""
-    return InboxQuery(user, department, channel, status, q, intent, sentiment, owner, sla, sort)
+    visible = person.departments(Action.VIEW)
+    if visible.nothing:
+        raise refusal(person.policy, Action.VIEW, None)
+    return InboxQuery(
+        user,
+        department,
+        channel,
+        status,
+        q,
+        intent,
+        sentiment,
+        owner,
+        sla,
+        sort,
+        visible=visible,
+    )
 
 
 View = Annotated[InboxQuery, Depends(inbox_query)]
@@ -245,7 +270,7 @@ def _start(start: int) -> int:
 Start = Annotated[Position, Query()]
 
 
-@router.get("/inbox", response_class=HTMLResponse)
+@router.get("/inbox", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def inbox(
     request: Request,
     session: DbSession,
@@ -294,7 +319,7 @@ def inbox(
     return web.templates.TemplateResponse(request, name, context)
 
 
-@router.get("/inbox/rows", response_class=HTMLResponse)
+@router.get("/inbox/rows", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def more_rows(
     request: Request,
     session: DbSession,
@@ -312,9 +337,18 @@ def more_rows(
 
 
 def _bulk_one(
-    session: Session, item_id: int, action: str, target: int | None, user: User, now: datetime
+    session: Session,
+    item_id: int,
+    action: str,
+    target: int | None,
+    person: Permit,
+    now: datetime,
 ) -> None:
-    """Apply one bulk ``action`` to one item through the same services as the item page."""
+    """Apply one bulk ``action`` to one item through the same services as the item page,
+    if the person may (``NotAllowed`` otherwise)."""
+    user = person.user
+    needs = Action.ASSIGN if action in ("assign_me", "assign") else Action.STATUS
+    person.require(needs, item_scope(session, item_id))
     if action in ("assign_me", "assign"):
         service.assign(session, item_id, target, actor=user, now=now)
     elif action == "no_reply":
@@ -327,7 +361,7 @@ def _bulk_one(
             item.tags = [*item.tags, "spam"]
 
 
-@router.post("/inbox/bulk", dependencies=[Depends(require_csrf)])
+@router.post("/inbox/bulk", dependencies=[Depends(require_csrf), allow(Action.VIEW)])
 def bulk(
     request: Request,
     session: DbSession,
@@ -336,6 +370,8 @@ def bulk(
     ids: Annotated[list[str], Form(max_length=MAX_BULK)] = [],  # noqa: B006 (FastAPI form)
     assignee: Annotated[str, Form(max_length=20)] = "",
     back: Annotated[str, Form(max_length=2000)] = "/inbox",
+    *,
+    person: PermitDep,
 ) -> Response:
     """Assign, close as "no reply needed" or mark as spam every selected item: one audit
     entry each. Items the action does not fit (already theirs, already done) are skipped."""
@@ -361,8 +397,8 @@ def bulk(
     for item_id in item_ids:
         try:
             with session.begin_nested():
-                _bulk_one(session, item_id, action, target, user, now)
-        except (ConflictError, NotFoundError):
+                _bulk_one(session, item_id, action, target, person, now)
+        except (ConflictError, NotFoundError, PermissionDeniedError):
             skipped += 1
         else:
             done += 1
@@ -440,7 +476,7 @@ async def live_events(
         web.open_streams -= 1
 
 
-@router.get("/inbox/stream")
+@router.get("/inbox/stream", dependencies=[allow(Action.VIEW)])
 def stream(
     request: Request,
     view: View,

@@ -17,8 +17,10 @@ from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
 from townhall.errors import ConductBlockedError, InputError
 from townhall.models import Item, ItemStatus, OutboxKind, User
+from townhall.org.permissions import Action, DepartmentScope
 from townhall.publishing import approvals, drafts
 from townhall.routing.sla import sla_view
+from townhall.web.access import PermitDep, allow, the_item
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.crisis import crisis_marker, people_names
@@ -60,7 +62,7 @@ def _back(item_id: int, anchor: str = "") -> Response:
     return RedirectResponse(f"/items/{item_id}{anchor}", status_code=303)
 
 
-def queue_view(user: User, queue: str) -> InboxQuery:
+def queue_view(user: User, queue: str, visible: DepartmentScope | None = None) -> InboxQuery:
     """The inbox view an item was opened from (``queue`` is its query string); the person's
     department queue when it is empty or not a valid inbox query."""
     try:
@@ -69,9 +71,9 @@ def queue_view(user: User, queue: str) -> InboxQuery:
         values = {}
     given = {name: values[name][0] if values.get(name) else None for name in QUEUE_FIELDS}
     try:
-        return InboxQuery(user, **given)
+        return InboxQuery(user, **given, visible=visible)
     except FieldError:
-        return InboxQuery(user, None, None, None, None)
+        return InboxQuery(user, None, None, None, None, visible=visible)
 
 
 def queue_of(request: Request, item: Item) -> str:
@@ -161,7 +163,7 @@ def item_page_response(
     return web.templates.TemplateResponse(request, "item.html", context, status_code=status_code)
 
 
-@router.get("/{item_id}", response_class=HTMLResponse)
+@router.get("/{item_id}", response_class=HTMLResponse, dependencies=[allow(Action.VIEW, the_item)])
 def item_page(
     request: Request, item_id: IdNumber, session: DbSession, user: CurrentUser
 ) -> Response:
@@ -169,7 +171,7 @@ def item_page(
     return item_page_response(request, session, user, item_id)
 
 
-@router.post("/{item_id}/assign", dependencies=csrf)
+@router.post("/{item_id}/assign", dependencies=[*csrf, allow(Action.ASSIGN, the_item)])
 def assign(
     request: Request,
     item_id: IdNumber,
@@ -190,13 +192,14 @@ def assign(
     return _back(item_id)
 
 
-@router.post("/{item_id}/status", dependencies=csrf)
+@router.post("/{item_id}/status", dependencies=[*csrf, allow(Action.STATUS, the_item)])
 def change_status(
     request: Request,
     item_id: IdNumber,
     session: DbSession,
     user: CurrentUser,
     status: Annotated[str, Form(max_length=16)],
+    person: PermitDep,
     queue: Annotated[str, Form(max_length=MAX_QUEUE)] = "",
 ) -> Response:
     """Move the item to another status; once it is done, go on to the next item of the queue
@@ -208,7 +211,7 @@ def change_status(
     service.set_status(session, item_id, target, actor=user, now=state(request).clock())
     if target is not ItemStatus.DONE:
         return _back(item_id)
-    view = queue_view(user, queue)
+    view = queue_view(user, queue, person.departments())
     following = next_in_queue(session, view, item_id)
     if following is None:
         return RedirectResponse(f"/inbox?{view.params(done=1)}", status_code=303)
@@ -218,7 +221,7 @@ def change_status(
     )
 
 
-@router.post("/{item_id}/notes", dependencies=csrf)
+@router.post("/{item_id}/notes", dependencies=[*csrf, allow(Action.NOTE, the_item)])
 def add_note(
     request: Request,
     item_id: IdNumber,
@@ -231,7 +234,7 @@ def add_note(
     return _back(item_id, "#notes")
 
 
-@router.post("/{item_id}/replies", dependencies=csrf)
+@router.post("/{item_id}/replies", dependencies=[*csrf, allow(Action.REPLY, the_item)])
 def write_reply(
     request: Request,
     item_id: IdNumber,

@@ -14,8 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from townhall.models import OutboxPost, Takeover, User
+from townhall.org.permissions import Action
 from townhall.org.policy import Policy
 from townhall.publishing import drafts, takeovers
+from townhall.web.access import allow, the_calendar
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
@@ -47,7 +49,7 @@ def _state(takeover: Takeover, now: Any) -> str:
     return "on now" if takeover.starts_at <= now else "upcoming"
 
 
-@router.get("", response_class=HTMLResponse)
+@router.get("", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def takeovers_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """Who is on which account now, the shifts to come and the last ones."""
     web = state(request)
@@ -93,7 +95,7 @@ def takeovers_page(request: Request, session: DbSession, user: CurrentUser) -> R
     return web.templates.TemplateResponse(request, "takeovers.html", context)
 
 
-@router.post("", dependencies=csrf)
+@router.post("", dependencies=[*csrf, allow(Action.CALENDAR, the_calendar)])
 def add_shift(
     request: Request,
     session: DbSession,
@@ -124,7 +126,7 @@ def add_shift(
     return RedirectResponse("/takeovers", status_code=303)
 
 
-@router.post("/{takeover_id}/cancel", dependencies=csrf)
+@router.post("/{takeover_id}/cancel", dependencies=[*csrf, allow(Action.CALENDAR, the_calendar)])
 def cancel_shift(
     request: Request, takeover_id: IdNumber, session: DbSession, user: CurrentUser
 ) -> Response:

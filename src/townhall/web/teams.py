@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townhall.cases import repository, service
+from townhall.org.permissions import Action
 from townhall.routing.assignment import candidates_for, unavailable_because
+from townhall.web.access import allow
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
@@ -27,7 +29,7 @@ router = APIRouter(prefix="/teams")
 csrf = [Depends(require_csrf)]
 
 
-@router.get("", response_class=HTMLResponse)
+@router.get("", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def teams_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
     """Every department: open, unassigned and late items, breaches this week, its people."""
     web = state(request)

@@ -79,6 +79,20 @@ def minutes(value: int) -> str:
     return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
+def _may(
+    request: Any, action: str, department: str | None = None, channel: str | None = None
+) -> bool:
+    from townhall.web.access import may  # deferred: access needs the app's context
+
+    return may(request, action, department, channel)
+
+
+def _may_on(request: Any, action: str, item: Any) -> bool:
+    from townhall.web.access import may_on  # deferred: access needs the app's context
+
+    return may_on(request, action, item)
+
+
 class Templates(Jinja2Templates):
     """Jinja2 templates with autoescape forced on for every file."""
 
@@ -101,6 +115,8 @@ class Templates(Jinja2Templates):
             minutes=minutes,
         )
         env.globals["csrf_token"] = csrf_token
+        env.globals["may"] = _may
+        env.globals["may_on"] = _may_on
         super().__init__(env=env)
 
     def render(self, name: str, **context: Any) -> str:
