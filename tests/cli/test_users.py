@@ -40,7 +40,7 @@ def test_add_creates_a_login_with_a_hashed_password(database):
             "--role",
             "approver",
             "--password",
-            "s3cret-pass",
+            "lantern orchard quietly",
         ],
     )
 
@@ -50,7 +50,7 @@ def test_add_creates_a_login_with_a_hashed_password(database):
         user = session.scalars(select(User)).one()
         assert (user.email, user.department, user.role) == ("zoe@acme.example", "pr", Role.APPROVER)
         assert user.password_hash.startswith("$argon2id$")
-        assert verify_password(user.password_hash, "s3cret-pass")
+        assert verify_password(user.password_hash, "lantern orchard quietly")
         assert not verify_password(user.password_hash, "wrong")
         assert session.scalars(select(AuditEvent.action)).all() == ["user.created"]
     engine.dispose()
@@ -71,7 +71,7 @@ def test_an_unknown_department_is_refused_with_the_valid_ones(database):
             "--department",
             "legal",
             "--password",
-            "long-enough",
+            "lantern orchard quietly",
         ],
     )
 
@@ -96,4 +96,4 @@ def test_a_short_password_is_refused(database):
     )
 
     assert result.exit_code == 2
-    assert "at least 8 characters" in result.stderr
+    assert "Use at least 12 characters" in result.stderr

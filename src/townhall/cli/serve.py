@@ -31,6 +31,7 @@ from townhall.cli.runtime import Runtime, open_runtime
 from townhall.config import Settings, get_settings
 from townhall.errors import ConfigError
 from townhall.org.accounts import upsert_user
+from townhall.org.passwords import password_problems
 from townhall.pipeline.bus import MemoryBus
 from townhall.pipeline.runner import BatchResult, Pipeline
 from townhall.pipeline.worker import run_worker
@@ -99,6 +100,11 @@ def demo(
     per second), and so does the app's clock: SLA clocks, escalations and crisis cool-downs run
     in the simulated day.
     """
+    problems = password_problems(password)  # demo logins follow the password policy too
+    for problem in problems:
+        err.print(f"[red]error:[/] --password: {problem}")
+    if problems:
+        raise typer.Exit(2)
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     db_path = (settings.home / "demo.db").resolve()
