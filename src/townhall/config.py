@@ -2,11 +2,61 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import os
+import secrets
+import stat
+import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from townhall.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+MIN_SECRET_CHARS = 32
+"""Shortest ``TOWNHALL_SECRET_KEY`` (and operator token) accepted, in characters."""
+
+MIN_DISTINCT_CHARS = 8
+"""Fewest different characters in a secret: ``aaaa…`` or ``abababab…`` is refused."""
+
+MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105
+"""The command the error message suggests for a good secret."""
+
+DEFAULT_TRUSTED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+"""Host names answered when ``TOWNHALL_TRUSTED_HOSTS`` is unset: local use only."""
+
+
+def weak_secret_problem(value: str, min_chars: int = MIN_SECRET_CHARS) -> str | None:
+    """Why ``value`` is too weak to be a secret (None when it is acceptable)."""
+    if len(value) < min_chars:
+        return f"is too short ({_characters(len(value))}; at least {min_chars} are needed)"
+    if len(set(value)) < MIN_DISTINCT_CHARS:
+        return (
+            f"has too little variety ({_characters(len(set(value)), 'different ')}; a random "
+            f"key has dozens, at least {MIN_DISTINCT_CHARS} are needed)"
+        )
+    return None
+
+
+def _characters(count: int, kind: str = "") -> str:
+    return f"{count} {kind}character{'' if count == 1 else 's'}"
+
+
+def owner_only(path: Path) -> None:
+    """Make an existing file readable and writable by its owner only (0600), and log a
+    warning when it was open to others."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        path.chmod(0o600)
+        log.warning(
+            "%s was readable by others (mode %04o); it is 0600 (owner only) now", path, mode
+        )
 
 
 class Settings(BaseSettings):
@@ -29,7 +79,19 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="Signs session cookies. Unset: a random key kept in <home>/secret.key.",
+        description="Signs session cookies: at least 32 random characters (make one with "
+        f"`{MAKE_A_SECRET}`). Unset: a random key kept in <home>/secret.key (mode 0600).",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TRUSTED_HOSTS),
+        description="Host names the web app answers to, comma-separated; a leading `*.` "
+        "matches any subdomain (`townhall.example.com,*.example.org`), `*` any host. Other "
+        "Host headers get a 400. Default: localhost, 127.0.0.1 and ::1 only.",
+    )
+    operator_token: str | None = Field(
+        default=None,
+        description="Bearer token that may read `/readyz` (counts, database and schema checks) "
+        "without logging in: at least 32 random characters. Unset: only admins may.",
     )
     cookie_secure: bool = Field(
         default=True,
@@ -96,10 +158,50 @@ class Settings(BaseSettings):
         "before any retry. Must exceed TOWNHALL_CHANNEL_TIMEOUT.",
     )
 
+    @field_validator("secret_key", "operator_token")
+    @classmethod
+    def _strong_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        name = info.field_name or "secret"
+        problem = weak_secret_problem(value)
+        if problem is not None:
+            raise ConfigError(
+                f"TOWNHALL_{str(name).upper()} {problem}. Make a good one with "
+                f"`{MAKE_A_SECRET}`"
+                + (", or unset it to let Townhall generate one." if name == "secret_key" else ".")
+            )
+        return value
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _host_patterns(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if not isinstance(value, list):
+            return value
+        patterns: list[str] = []
+        for pattern in value:
+            if not isinstance(pattern, str):
+                return value  # pydantic says what is wrong with it
+            pattern = pattern.strip().lower()
+            wildcard_elsewhere = "*" in pattern[1:] or pattern[:2] not in ("*.", "*")
+            if "*" in pattern and pattern != "*" and wildcard_elsewhere:
+                raise ValueError(
+                    f"{pattern!r}: a wildcard may only start a name, as in *.example.com"
+                )
+            try:
+                if ipaddress.ip_address(pattern).version == 6:
+                    pattern = f"[{pattern}]"  # the Host header brackets IPv6 addresses
+            except ValueError:
+                pass
+            patterns.append(pattern)
+        if not patterns:
+            raise ValueError("name at least one host, or * for any")
+        return patterns
+
     def channel_secret(self, variable: str) -> str | None:
         """The secret in the environment variable a channel names (None when unset or empty)."""
-        import os
-
         return os.environ.get(variable) or None
 
     def resolved_database_url(self) -> str:
@@ -109,22 +211,66 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'townhall.db').resolve()}"
 
     def resolved_secret_key(self) -> str:
-        """The session-signing key; generated once and kept in ``home`` when not set."""
+        """The session-signing key; generated once and kept in ``home`` when not set.
+
+        The key file is born 0600 (never readable by others, not even for a moment) and
+        appears whole: two processes starting at once end up with the same key.
+        """
         if self.secret_key:
             return self.secret_key
-        import secrets
-
         path = self.home / "secret.key"
-        if path.exists():
-            return path.read_text().strip()
-        self.home.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        if not path.exists():
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _create_key_file(path, secrets.token_urlsafe(48))
+        owner_only(path)
+        key = path.read_text(encoding="utf-8").strip()
+        problem = weak_secret_problem(key)
+        if problem is not None:
+            raise ConfigError(
+                f"{path}: the secret key {problem}. Delete the file to let Townhall make a new "
+                "one (everyone will have to log in again), or set TOWNHALL_SECRET_KEY."
+            )
         return key
+
+
+def _create_key_file(path: Path, key: str) -> None:
+    """Write ``key`` to a new file ``path`` with mode 0600, atomically; when another process
+    created ``path`` first, keep theirs."""
+    # mkstemp opens with O_CREAT | O_EXCL and mode 0600; the key is complete on disk before
+    # the link gives it its name, and link (unlike rename) never replaces an existing file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret.key.")
+    try:
+        os.write(fd, key.encode("ascii"))
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made the key first: use theirs
+        except OSError:
+            # A file system without hard links: fall back to an exclusive create, same mode.
+            out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(out, key.encode("ascii"))
+                os.fsync(out)
+            finally:
+                os.close(out)
+    finally:
+        if fd != -1:
+            os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached; tests build their own ``Settings``)."""
-    return Settings()
+    """The process-wide settings (cached; tests build their own ``Settings``); a bad
+    environment variable is a ``ConfigError`` naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "TOWNHALL_" + "_".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
+        raise ConfigError("\n".join(problems)) from None

@@ -9,17 +9,20 @@ timeout surfaces as ``DatabaseBusyError`` (503), never as a raw ``OperationalErr
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from townhall.config import Settings
+from townhall.config import Settings, owner_only
 from townhall.errors import DatabaseBusyError
 
 READ_ONLY = "townhall_read_only"
@@ -49,9 +52,9 @@ def is_locked(exc: BaseException) -> bool:
 def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout (seconds)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            prepare_sqlite_file(Path(database))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": busy_timeout}
         )
@@ -92,6 +95,23 @@ def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the SQLite database file with mode 0600 before SQLite opens it, and tighten an
+    existing one (and its -wal/-shm files) that others could read, with a warning.
+
+    SQLite gives the -wal and -shm files it creates the database file's permissions, so they
+    are born 0600 too: password hashes and notes are never readable by other local users.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            owner_only(Path(f"{path}{suffix}"))
+        except FileNotFoundError:
+            continue
 
 
 def read_only(engine: Engine) -> Engine:
@@ -195,12 +215,33 @@ def read_transaction(reads: sessionmaker[Session]) -> Iterator[Session]:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     from alembic import command
-    from alembic.config import Config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg = _alembic_config()
     # Alembic logs each step at INFO; a library that configured the root logger would print it.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+@lru_cache(maxsize=1)
+def schema_head() -> str | None:
+    """The newest Alembic revision this code knows (the schema it expects)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def schema_revision(session: Session) -> str | None:
+    """The Alembic revision the database of ``session`` is at (None: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(session.connection()).get_current_revision()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(120)
 def test_demo_serves_the_live_inbox_and_stops_cleanly(tmp_path: Path):
     port = free_port()
-    env = {**os.environ, "TOWNHALL_HOME": str(tmp_path / "home")}
+    token = secrets.token_urlsafe(32)
+    env = {**os.environ, "TOWNHALL_HOME": str(tmp_path / "home"), "TOWNHALL_OPERATOR_TOKEN": token}
     env.pop("TOWNHALL_DATABASE_URL", None)
     # The whole simulated day in about a second: 100,000 simulated seconds per real second.
     command = [
@@ -43,7 +45,11 @@ def test_demo_serves_the_live_inbox_and_stops_cleanly(tmp_path: Path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+                health = httpx.get(
+                    f"http://127.0.0.1:{port}/readyz",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=2,
+                ).json()
             except httpx.TransportError:
                 health = {}
             if int(health.get("posts", 0)) >= 2_000:  # type: ignore[call-overload]

@@ -8,15 +8,17 @@ problems are kept for the admin page to show.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from townhall.errors import PolicyError
-from townhall.org.loader import parse_policy
+from townhall.org.loader import parse_policy, read_policy_text
 from townhall.org.policy import Policy
 
 Listener = Callable[[Policy], None]
@@ -27,6 +29,20 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+def _keep_mode_and_owner(fd: int, path: Path) -> None:
+    """Give the open file ``fd`` the mode (and, when allowed, the owner) of ``path``, so that
+    replacing ``path`` with it changes the text only (mkstemp makes files 0600)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+        # Only root may give a file away; anyone else keeps their own ownership.
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, st.st_uid, st.st_gid)
+
+
 class PolicySource:
     """The current policy and the file it comes from; thread-safe."""
 
@@ -35,7 +51,7 @@ class PolicySource:
         self.path = path
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._text = path.read_text(encoding="utf-8")
+        self._text = read_policy_text(path)
         self._stamp = self._stat()
         self._policy = policy if policy is not None else parse_policy(self._text, str(path))
         self.version = 1
@@ -72,7 +88,7 @@ class PolicySource:
                 return False
             self._stamp = stamp
             try:
-                text = self.path.read_text(encoding="utf-8")
+                text = read_policy_text(self.path)
                 policy = parse_policy(text, str(self.path))
             except PolicyError as exc:
                 self.problems = exc.problems
@@ -92,7 +108,10 @@ class PolicySource:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    _keep_mode_and_owner(out.fileno(), self.path)
                     out.write(text)
+                    out.flush()
+                    os.fsync(out.fileno())
                 os.replace(tmp, self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
