@@ -34,6 +34,8 @@ from townhall.models import (
 from townhall.org.policy import Policy, Product
 from townhall.radar.alerts import Alert, rank
 from townhall.understand.topics import topic_slug
+from townhall.webhooks import events as webhook_events
+from townhall.webhooks.outgoing import emit
 
 MAX_TEXT = 10_000
 """Longest answer, statement, post-mortem or reply accepted, in characters."""
@@ -190,6 +192,7 @@ def open_room(
         risk=risk,
         items=attached,
     )
+    emit(session, "crisis.opened", webhook_events.crisis(room), now)
     return room
 
 
@@ -506,6 +509,7 @@ def set_room_status(
         status=status.value,
         outcome=outcome,
     )
+    emit(session, "crisis.changed", webhook_events.crisis(room, current.value), now)
     return room
 
 

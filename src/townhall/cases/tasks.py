@@ -26,6 +26,8 @@ from townhall.routing.assignment import (
     unavailable_because,
 )
 from townhall.routing.sla import CLOCK_LABELS, Clock, SlaTimes, escalation_chain, overdue_clocks
+from townhall.webhooks import events as webhook_events
+from townhall.webhooks.outgoing import emit
 
 BATCH = 500
 """Items looked at per pass for each of breaches and assignment (bounds one transaction)."""
@@ -113,6 +115,7 @@ def _escalate(
     )
     session.add(breach)
     chain = escalation_chain(policy, item.department, item.activity)
+    emit(session, "sla.breached", webhook_events.sla_breached(item, breach, chain), now)
     late = f"The {CLOCK_LABELS[clock]} SLA ran out ({due:%H:%M} UTC)"
     if item.escalation_level >= len(chain):
         record(

@@ -20,6 +20,8 @@ from townhall.pipeline.stages import dedup, needs_item, post_key
 from townhall.posts import Post
 from townhall.routing.rules import RouteDecision, route_by_channel
 from townhall.routing.sla import due_at
+from townhall.webhooks import events as webhook_events
+from townhall.webhooks.outgoing import emit_many
 
 if TYPE_CHECKING:
     from townhall.org.policy import Policy
@@ -371,6 +373,7 @@ class Pipeline:
                 for item_id, item in zip(ids, items, strict=True)
             ],
         )
+        emit_many(session, "item.routed", webhook_events.item_routed(ids, items, stored), now)
         return len(items)
 
     @staticmethod

@@ -56,6 +56,8 @@ from townhall.models import (
 from townhall.org.approvals import Chain, DraftKind, Need
 from townhall.org.policy import Policy
 from townhall.publishing import approvals, conduct
+from townhall.webhooks import events as webhook_events
+from townhall.webhooks.outgoing import emit
 
 MAX_TEXT = 10_000
 """Longest draft accepted, in characters (each network's own limit is a conduct rule)."""
@@ -142,7 +144,7 @@ def context_for(
         kind=DraftKind(str(kind)),
         department=department,
         author_department=author.department,
-        author_role=Role(author.role),
+        author_role=author.role,
         author_rights=tuple(person.rights) if person is not None else (),
         paid=paid,
     )
@@ -340,6 +342,9 @@ def _route(
     why = f"{author.name} wrote a {_kind_words(kind)}; it waits for {first} ({chain.label})"
     if post.not_before is not None and room is not None:
         why += f", not before the crisis cool-down ends at {post.not_before:%H:%M} UTC"
+    emit(
+        session, "draft.awaiting_approval", webhook_events.outbox_post(post, waiting_for=first), now
+    )
     return why
 
 
@@ -499,7 +504,7 @@ def _approved(
     step = chain.steps[post.step]
     decisions = approvals.decisions_of(session, post.id)
     approved = approvals.approvals_at(decisions, post, post.step)
-    deciders = approvals.required(session, step, post, room)
+    deciders = approvals.required(session, policy, step, post, room)
     label = approvals.step_label(policy, step, post, room)
     if not approvals.step_done(step, deciders, approved):
         left = [u.name for u in deciders if u.id not in approved]
@@ -507,6 +512,12 @@ def _approved(
     post.step += 1
     if post.step < len(chain.steps):
         following = approvals.step_label(policy, chain.steps[post.step], post, room)
+        emit(
+            session,
+            "draft.awaiting_approval",
+            webhook_events.outbox_post(post, waiting_for=following),
+            now,
+        )
         return f"{actor.name} approved for {label}; next: {following}"
     _release(post, actor, now)
     need = " (everyone)" if step.need is Need.ALL else ""

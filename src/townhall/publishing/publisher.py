@@ -52,6 +52,8 @@ from townhall.models.outbox import DUE
 from townhall.org.policy import Policy
 from townhall.posts import Post
 from townhall.publishing.drafts import audit, expire
+from townhall.webhooks import events as webhook_events
+from townhall.webhooks.outgoing import emit
 
 log = logging.getLogger(__name__)
 
@@ -356,6 +358,7 @@ class OutboxPublisher:
             summary.unknown += 1
         elif isinstance(exc, ChannelRejectedError):
             post.status, post.error_kind, outcome = OutboxStatus.FAILED, "rejected", "failed"
+            emit(session, "post.failed", webhook_events.outbox_post(post), now)
             summary.failed += 1
         else:
             post.status = OutboxStatus.APPROVED
@@ -386,6 +389,7 @@ class OutboxPublisher:
                 item.first_responded_at = now
         where = f" at {sent.url}" if sent.url else ""
         audit(session, post, SYSTEM, "outbox.published", now, f"The {post.kind} was {how}{where}")
+        emit(session, "post.published", webhook_events.outbox_post(post), now)
 
     def _attempt(
         self, post_id: int, action: str, now: datetime, outcome: str, exc: ChannelError

@@ -27,10 +27,13 @@ from sqlalchemy.orm import Session
 
 from townhall.audit import SYSTEM, record
 from townhall.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from townhall.models import OutboxKind, OutboxPost, OutboxStatus, Role, Takeover, User
+from townhall.models import OutboxKind, OutboxPost, OutboxStatus, Takeover, User
+from townhall.org.permissions import Action, Actor, Scope
 from townhall.org.policy import Policy
 from townhall.org.takeovers import MAX_SHIFT, fill
 from townhall.publishing.drafts import audit
+from townhall.webhooks import events as webhook_events
+from townhall.webhooks.outgoing import emit
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +329,7 @@ def _post(
             f"({blocked[0]['why']}). {blocked[0]['message']} Fix the template in the policy."
         )
         audit(session, post, SYSTEM, "outbox.failed", now, post.error)
+        emit(session, "post.failed", webhook_events.outbox_post(post), now)
         return post, False
     if late and kind is ANNOUNCEMENT:
         post.error = (
@@ -369,18 +373,26 @@ def _checked(
 
 
 # -- editing the rota on the page --------------------------------------------------------------
+def calendar_scope(policy: Policy) -> Scope:
+    """The rota belongs to the department leading the social calendar."""
+    return Scope.of(policy.leads(EDITING_ACTIVITY)[0])
+
+
 def may_edit(policy: Policy, actor: User) -> bool:
-    """Whether ``actor`` edits the rota: an admin, or someone of a department leading the
-    social calendar."""
-    return actor.role == Role.ADMIN or actor.department in policy.leads(EDITING_ACTIVITY)
+    """Whether ``actor`` edits the rota: their role grants ``calendar`` for the department
+    leading the social calendar (its people, with the built-in roles; and admins)."""
+    return policy.permissions.can(Actor.of(actor), Action.CALENDAR, calendar_scope(policy))
 
 
 def _require_editor(policy: Policy, actor: User) -> None:
     if not may_edit(policy, actor):
-        leads = ", ".join(policy.leads(EDITING_ACTIVITY))
+        name = policy.department(calendar_scope(policy).department or "").name
+        who = policy.permissions.who_can(
+            Action.CALENDAR, calendar_scope(policy), lambda d: policy.department(d).name
+        )
         raise PermissionDeniedError(
-            f"Only admins and the people of {leads} (who lead the social calendar) can change "
-            "the takeover rota."
+            f"You may not change the takeover rota, which {name} leads with the social "
+            f"calendar. Who can: {', '.join(who)}."
         )
 
 

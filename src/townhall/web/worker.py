@@ -16,6 +16,7 @@ from townhall.cases.tasks import QueuePass, work_queues
 from townhall.radar import tasks as radar_tasks
 from townhall.radar.notify import Notifier
 from townhall.web.context import WebState
+from townhall.webhooks.tasks import run_sender
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with anyio.create_task_group() as tasks:
         if interval > 0:
             tasks.start_soon(_loop, web, interval)
+            tasks.start_soon(
+                run_sender, web.sessions, web.settings, web.clock, web.stopping, interval
+            )
         try:
             yield
         finally:
