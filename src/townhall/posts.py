@@ -40,8 +40,11 @@ _REFERENCE = re.compile(r"^[a-z][a-z0-9_-]{0,31}:(?!//)")
 _BOM = b"\xef\xbb\xbf"
 
 _CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
+_URL_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+"""What browsers drop from an address anyway (tabs, line breaks) and what no address needs
+(control, bidi and zero-width characters): removed from a post's URL."""
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
@@ -175,6 +178,13 @@ class Post(BaseModel):
     def _shallow(cls, value: Any) -> Any:
         if _depth(value) > MAX_DEPTH:
             raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
+        # The bus and the store write posts as JSON: a value JSON cannot carry (a lone
+        # surrogate from a vendor's decoder, a non-text key, an integer over 64 bits) is this
+        # post's error here, not a crash of the batch later.
+        try:
+            orjson.dumps(value)
+        except TypeError as exc:
+            raise ValueError(f"cannot be written as JSON ({exc})") from None
         return value
 
     @field_validator("text")
@@ -185,7 +195,10 @@ class Post(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
+        if value is None:
+            return None
+        value = _URL_JUNK.sub("", value).strip()
+        if not value:
             return None
         if not value.lower().startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// address")

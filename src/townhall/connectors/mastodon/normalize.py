@@ -36,6 +36,8 @@ def verified(account: dict[str, Any]) -> bool:
 
     Mastodon has no identity verification; a verified link is the closest it gets."""
     fields = account.get("fields") or []
+    if not isinstance(fields, list):
+        return False
     return any(isinstance(f, dict) and f.get("verified_at") for f in fields)
 
 
@@ -95,10 +97,19 @@ def status_to_post(
     if not isinstance(account, dict):
         raise ValueError(f"account is a {type(account).__name__}, not an object")
     reblog = status.get("reblog")
+    reblogged = _native_id(reblog.get("id")) if isinstance(reblog, dict) else None
+    if isinstance(reblog, dict) and reblogged is None:
+        raise ValueError("reblog.id is missing or not a string")
     reply = status.get("in_reply_to_id")
+    replied = _native_id(reply) if reply else None
+    if reply and replied is None:
+        raise ValueError("in_reply_to_id is not a string")
+    attachments = status.get("media_attachments") or []
+    if not isinstance(attachments, list):
+        raise ValueError(f"media_attachments is a {type(attachments).__name__}, not a list")
     media = [
         str(m.get("url") or m.get("remote_url"))
-        for m in status.get("media_attachments") or []
+        for m in attachments
         if isinstance(m, dict) and (m.get("url") or m.get("remote_url"))
     ]
     extra: dict[str, Any] = {"visibility": status.get("visibility"), "source": source}
@@ -118,10 +129,8 @@ def status_to_post(
             "followers": followers,
             "verified": verified(account),
         },
-        "reply_to": f"{channel}:{_native_id(reply)}" if reply else None,
-        "reshare_of": f"{channel}:{_native_id(reblog.get('id'))}"
-        if isinstance(reblog, dict)
-        else None,
+        "reply_to": f"{channel}:{replied}" if replied else None,
+        "reshare_of": f"{channel}:{reblogged}" if reblogged else None,
         "media": media,
         "extra": extra,
     }

@@ -8,6 +8,7 @@ the cursor's ``seen`` list for that feed. One failing feed never costs the other
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,10 +86,29 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or url
 
 
+_NUMERIC_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
+
+
+def _no_impossible_characters(body: bytes) -> bytes:
+    """``body`` with character references that name no character (``&#xD800;``, a
+    surrogate; ``&#99999999;``, beyond Unicode) turned into U+FFFD: feedparser raises on them,
+    so one hostile entry would otherwise cost the whole feed."""
+
+    def repair(match: re.Match[bytes]) -> bytes:
+        hexa, decimal = match.groups()
+        code = int(hexa, 16) if hexa else int(decimal)
+        if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+            return b"&#xFFFD;"
+        return match.group()
+
+    return _NUMERIC_REFERENCE.sub(repair, body) if b"&#" in body else body
+
+
 def _parse(got: Download) -> _Parsed:
     """feedparser over bytes we downloaded (a stream, so it never opens a URL or a file)."""
+    body = _no_impossible_characters(got.body or b"")
     try:
-        parsed = feedparser.parse(io.BytesIO(got.body or b""), response_headers=got.headers)
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=got.headers)
     except Exception as exc:  # feedparser is lenient; anything it raises means "not a feed"
         raise ChannelRejectedError(f"feedparser could not read it ({describe(exc)})") from None
     entries = list(parsed.get("entries") or [])
