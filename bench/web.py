@@ -288,7 +288,7 @@ def _serve(url: str, port: int, ready: Any) -> None:
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(
             home=Path(home),
-            secret_key="bench-secret",
+            secret_key="bench-secret-key-long-enough-for-townhall-0123456789",
             cookie_secure=False,
             queue_interval=0,
             listen=False,

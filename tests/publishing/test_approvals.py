@@ -315,7 +315,7 @@ def test_any_chain_never_lets_an_author_approve_and_all_needs_everyone(
         done = 0
         for index, step in enumerate(steps):
             by = {d.user_id for d in approved if d.step == index}
-            deciders = {u.id for u in approvals.required(session, step, draft, None)}
+            deciders = {u.id for u in approvals.required(session, policy, step, draft, None)}
             satisfied = bool(by) and (step.need is Need.ANY or deciders <= by)
             if not satisfied:
                 break

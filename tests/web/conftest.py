@@ -43,8 +43,9 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PEOPLE = [
     ("sofia.rossi@acme.example", "Sofia Rossi", "customer_service", Role.APPROVER),
     ("dan.murphy@acme.example", "Dan Murphy", "customer_service", Role.MEMBER),
-    ("grace.lindqvist@acme.example", "Grace Lindqvist", "pr", Role.APPROVER),
+    ("grace.lindqvist@acme.example", "Grace Lindqvist", "pr", "crisis_lead"),
 ]
+"""(e-mail, name, department, role): the roles are those ACME's policy gives them."""
 
 
 @pytest.fixture(scope="session")
@@ -185,7 +186,10 @@ def site(make_database_url: Callable[[], str], policy: Policy, tmp_path: Path) -
             )
     # No background queue worker: tests run its passes themselves (Site.work_queues).
     settings = Settings(
-        home=tmp_path, secret_key="test-secret-key", cookie_secure=False, queue_interval=0
+        home=tmp_path,
+        secret_key="test-secret-key-for-the-web-fixtures-0123456789",
+        cookie_secure=False,
+        queue_interval=0,
     )
     # A copy, so that the admin's policy editor never writes the example file.
     copy = tmp_path / "policy.yaml"

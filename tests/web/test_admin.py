@@ -41,7 +41,8 @@ def save(client: httpx.Client, site: Any, text: str) -> httpx.Response:
 def test_only_admins_see_the_editor(site: Any, logged_in: httpx.Client) -> None:
     response = logged_in.get("/admin/policy")
     assert response.status_code == 403
-    assert "Only admins can change the policy." in response.text
+    assert "You may not edit the policy." in response.text
+    assert "Who can: Admins." in response.text
     assert 'href="/admin/policy"' not in logged_in.get("/inbox").text
 
 

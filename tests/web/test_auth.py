@@ -84,7 +84,12 @@ def test_inactive_user_is_logged_out(site: Any, logged_in: httpx.Client) -> None
 
 
 def test_secure_cookie_when_configured(site: Any, tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, secret_key="k", cookie_secure=True)
+    settings = Settings(
+        home=tmp_path,
+        secret_key="test-secret-key-for-the-web-fixtures-0123456789",
+        cookie_secure=True,
+        trusted_hosts=["testserver"],
+    )
     app = create_app(settings, site.engine, site.source)
     transport = httpx.ASGITransport(app=app)
 

@@ -26,8 +26,8 @@ def test_an_item_of_an_open_room_says_so_with_the_cool_down(
     site: Any, logged_in: httpx.Client
 ) -> None:
     site.feed(
-        site.post("My AirFry 5 basket melted", channel="forum"),
-        site.post("Same here, mine cracked", reply_to="forum:1"),
+        site.post("My AirFry 5 basket melted", channel="bluesky"),
+        site.post("Same here, mine cracked", reply_to="bluesky:1"),
         site.post("Love my blender"),
     )
     assert marker_of(logged_in.get("/items/1").text) == ""
@@ -52,7 +52,7 @@ def test_an_item_of_an_open_room_says_so_with_the_cool_down(
 
 
 def test_a_resolved_room_leaves_no_marker(site: Any, client: httpx.Client) -> None:
-    site.feed(site.post("My AirFry 5 basket melted", channel="forum"))
+    site.feed(site.post("My AirFry 5 basket melted", channel="bluesky"))
     assert site.login(client, "grace.lindqvist@acme.example").status_code == 303
     form(client, site, "/items/1", "/items/1/crisis")
     assert marker_of(client.get("/items/1").text) != ""

@@ -186,7 +186,7 @@ def test_bad_tabs_and_scopes_are_named(site: Any, logged_in: httpx.Client) -> No
 
 
 def test_the_cool_down_is_shown_in_place_of_approve(site: Any, client: httpx.Client) -> None:
-    site.feed(site.post("My AirFry 5 basket melted", channel="forum"))
+    site.feed(site.post("My AirFry 5 basket melted", channel="bluesky"))
     assert site.login(client).status_code == 303  # Sofia
     form(client, site, "/items/1", "/items/1/crisis")
     form(client, site, "/items/1", "/items/1/replies", kind="public", text="We are looking at it.")

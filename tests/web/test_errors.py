@@ -51,7 +51,7 @@ def test_a_bad_id_in_the_address_is_named_not_echoed_as_jargon(
 
 
 def test_a_forbidden_action_is_a_page_with_a_way_back(site: Any, logged_in: httpx.Client) -> None:
-    site.feed(site.post("My AirFry 5 basket melted", channel="forum"))
+    site.feed(site.post("My AirFry 5 basket melted", channel="bluesky"))
     token = site.csrf_of(logged_in.get("/items/1").text)
     assert logged_in.post("/items/1/crisis", data={"csrf_token": token}).status_code == 303
     denied = logged_in.post(

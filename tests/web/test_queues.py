@@ -107,7 +107,12 @@ def test_out_of_office_in_the_past_is_refused(site: Any, logged_in: httpx.Client
 
 
 def test_the_server_runs_its_own_queue_loop(site: Any, tmp_path: Any) -> None:
-    settings = Settings(home=tmp_path, secret_key="k", cookie_secure=False, queue_interval=0.05)
+    settings = Settings(
+        home=tmp_path,
+        secret_key="test-secret-key-for-the-web-fixtures-0123456789",
+        cookie_secure=False,
+        queue_interval=0.05,
+    )
     app = create_app(settings, site.engine, site.source, clock=site.clock)
     server = make_server(app, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)

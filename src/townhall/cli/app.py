@@ -68,4 +68,10 @@ app.command("serve")(serve_cmd.serve)
 
 def main() -> None:
     """Entry point of the ``townhall`` script."""
-    app()
+    from townhall.cli.common import fail_config
+    from townhall.errors import ConfigError
+
+    try:
+        app()
+    except ConfigError as exc:  # e.g. a weak TOWNHALL_SECRET_KEY, read by get_settings()
+        raise SystemExit(fail_config(exc).exit_code) from None

@@ -1,5 +1,6 @@
 """SQLAlchemy tables, one module per aggregate."""
 
+from townhall.models.api import ApiIdempotency, ApiToken
 from townhall.models.audit import AuditEvent
 from townhall.models.base import Base
 from townhall.models.channel import ChannelHealth, ChannelState
@@ -21,10 +22,15 @@ from townhall.models.outbox import (
     Takeover,
 )
 from townhall.models.post import PostRecord
+from townhall.models.session import AttemptScope, LoginAttempts, LoginSession, SessionEnd
 from townhall.models.user import Role, User
+from townhall.models.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AlertRecord",
+    "ApiIdempotency",
+    "ApiToken",
+    "AttemptScope",
     "AuditEvent",
     "Base",
     "ChannelHealth",
@@ -34,8 +40,11 @@ __all__ = [
     "CrisisStatus",
     "DeadLetter",
     "Decision",
+    "DeliveryStatus",
     "Item",
     "ItemStatus",
+    "LoginAttempts",
+    "LoginSession",
     "Note",
     "OutboxAttempt",
     "OutboxDecision",
@@ -44,7 +53,10 @@ __all__ = [
     "OutboxStatus",
     "PostRecord",
     "Role",
+    "SessionEnd",
     "SlaBreach",
     "Takeover",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

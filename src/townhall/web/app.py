@@ -19,7 +19,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from townhall.config import Settings
 from townhall.db import session_factory
 from townhall.errors import TownhallError
-from townhall.models import User
 from townhall.org.source import PolicySource
 from townhall.posts import now_utc
 from townhall.publishing.publisher import OutboxPublisher
@@ -27,6 +26,7 @@ from townhall.web import (
     account,
     admin,
     api,
+    audit_log,
     auth,
     channels,
     crisis,
@@ -41,7 +41,7 @@ from townhall.web import (
 from townhall.web.context import WebState, state
 from townhall.web.params import no_nul_characters
 from townhall.web.security import HEADERS as SECURITY_HEADERS
-from townhall.web.security import SecurityHeadersMiddleware
+from townhall.web.security import SecurityHeadersMiddleware, TrustedHostsMiddleware
 from townhall.web.templating import STATIC_DIR, Templates
 from townhall.web.worker import Deliverer, lifespan
 
@@ -84,7 +84,12 @@ def _way_back(request: Request) -> str | None:
 def _error_response(
     request: Request, status: int, message: str, *, request_id: str | None = None
 ) -> Response:
-    if request.url.path == "/healthz" or "application/json" in request.headers.get("accept", ""):
+    path = request.url.path
+    if (
+        path in ("/healthz", "/readyz")
+        or path.startswith("/api/")
+        or ("application/json" in request.headers.get("accept", ""))
+    ):
         body = {"detail": message} | ({"request_id": request_id} if request_id else {})
         return JSONResponse(body, status_code=status)
     name = "_error.html" if request.headers.get("HX-Request") == "true" else "error.html"
@@ -95,13 +100,12 @@ def _error_response(
         "back": _way_back(request),
     }
     web = state(request)
-    user_id = request.session.get(auth.USER_KEY) if "session" in request.scope else None
-    if status >= 500 or not isinstance(user_id, int):
+    signed_in = "session" in request.scope and auth.SESSION_KEY in request.session
+    if status >= 500 or not signed_in:
         return web.templates.TemplateResponse(request, name, context, status_code=status)
     # The logged-in person's navigation, so that the error is one of the app's pages.
-    with web.sessions() as session:
-        user = session.get(User, user_id)
-        context["user"] = user if user is not None and user.active else None
+    with web.read_sessions() as session:
+        context["user"] = auth.session_user(request, session)
         context["department_name"] = web.department_name
         return web.templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -222,6 +226,7 @@ def create_app(
     app.include_router(channels.router)
     app.include_router(drafts.router)
     app.include_router(takeovers.router)
+    app.include_router(audit_log.router)
     app.include_router(account.router)
     app.include_router(webhooks.router)
     app.include_router(api.router)
@@ -234,5 +239,7 @@ def create_app(
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    # Added last runs first: headers on every answer, then the Host check, then sessions.
+    app.add_middleware(TrustedHostsMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
