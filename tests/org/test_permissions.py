@@ -82,7 +82,9 @@ def test_departments_for_gives_what_lists_may_show() -> None:
 
 def test_a_refusal_names_who_can_in_words() -> None:
     who = BUILT_IN.who_can(Action.APPROVE, Scope.of("pr"), {"pr": "Public relations"}.__getitem__)
-    assert who == ["Approvers of Public relations", "Admins"]
+    assert who == ["Admins", "Approvers of Public relations"]
+    everyone = BUILT_IN.who_can(Action.VIEW, Scope.of("hr"), {"hr": "Human resources"}.__getitem__)
+    assert everyone == ["Admins", "everyone in Human resources"]
 
 
 def test_acme_roles() -> None:

@@ -421,3 +421,12 @@ def test_the_export_keeps_to_what_the_person_sees_and_defuses_formulas(world: Wo
     assert world.items["hr"] not in ids
     texts = [row[11] for row in rows[1:] if int(row[0]) == world.items["cs"]]
     assert texts == ['\'=HYPERLINK("http://evil.example","click")']
+
+
+def test_a_queue_the_person_may_not_see_says_so(world: World) -> None:
+    dan = world.client("member")
+    page = dan.get("/inbox?department=hr&status=any").text
+    assert 'id="hidden-department"' in page
+    assert "Your role does not cover the Human resources queue" in page
+    assert f"/items/{world.items['hr']}" not in page
+    assert 'id="hidden-department"' not in dan.get("/inbox?department=pr").text

@@ -316,27 +316,49 @@ class Permissions:
         department_name: Callable[[str], str] = str,
     ) -> list[str]:
         """For a refusal: who may do ``action`` on ``scope``, as a person reads it
-        ("Members of Public relations", "Admins")."""
+        ("Approvers of Public relations", "Admins", "everyone in Human resources")."""
         scope = scope or Scope()
-        found: list[str] = []
+        reach: dict[str, str] = {}  # role → everywhere | own | supported | takeover
+        rank = {"everywhere": 0, "own": 1, "supported": 2, "takeover": 3}
         for role_id, rules in self._rules.items():
-            title = self.role_title(role_id)
-            plural = title if title.endswith("s") else title + "s"
             for rule in rules:
                 if action not in rule.actions:
                     continue
                 if rule.during_takeover:
-                    found.append(f"{plural} on a takeover shift")
-                elif rule.all_departments or scope.department is None:
-                    found.append(plural)
-                elif scope.department in rule.departments or rule.own:
-                    found.append(f"{plural} of {department_name(scope.department)}")
+                    how = "takeover"
+                elif (
+                    rule.all_departments
+                    or scope.department is None
+                    or scope.department in rule.departments
+                ):
+                    how = "everywhere"
+                elif rule.own:
+                    how = "own"
                 elif rule.supported and scope.supporting:
-                    found.append(f"{plural} of a department supporting it")
+                    how = "supported"
                 else:
                     continue
-                break
-        return list(dict.fromkeys(found))
+                if role_id not in reach or rank[how] < rank[reach[role_id]]:
+                    reach[role_id] = how
+
+        def plural(role_id: str) -> str:
+            title = self.role_title(role_id)
+            return title if title.endswith("s") else title + "s"
+
+        def having(how: str) -> list[str]:
+            return [r for r, h in reach.items() if h == how]
+
+        found = [plural(r) for r in having("everywhere")]
+        own = having("own")
+        if own and scope.department is not None:
+            name = department_name(scope.department)
+            if set(own) | set(having("everywhere")) == set(self.roles):
+                found.append(f"everyone in {name}")
+            else:
+                found += [f"{plural(r)} of {name}" for r in own]
+        found += [f"{plural(r)} of a department supporting it" for r in having("supported")]
+        found += [f"{plural(r)} on a takeover shift" for r in having("takeover")]
+        return found
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,6 @@ def refusal(policy: Policy, action: Action, scope: Scope | None, what: str = "")
     where = ""
     if scope is not None and scope.department is not None:
         where = f" of {name(scope.department)}"
-        if scope.channel is not None:
-            where += f" on {scope.channel}"
     elif scope is not None and scope.channel is not None:
         where = f" on {scope.channel}"
     who = policy.permissions.who_can(action, scope, name)

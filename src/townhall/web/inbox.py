@@ -307,6 +307,13 @@ def inbox(
         "sort_choices": SORT_CHOICES,
         "bulk_actions": BULK_ACTIONS,
         "people": repository.active_users(session, first_department=user.department),
+        "hidden_department": (
+            view.department
+            if view.department != ALL
+            and view.filter.visible is not None
+            and view.department not in view.filter.visible[0]
+            else None
+        ),
         "bulk_done": done,
         "bulk_skipped": skipped,
         "ALL": ALL,
