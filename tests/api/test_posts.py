@@ -66,7 +66,20 @@ def test_pushing_posts_needs_the_channels_action(client: httpx.Client, mint: Min
 
 
 def test_a_post_nobody_may_see_is_404(site: Site, client: httpx.Client, mint: Mint) -> None:
-    site.feed(site.post("A journalist asks", channel="rss"))  # a PR item
+    site.feed(site.post("A journalist asks", channel="rss"))
+    _make_hr(site, "rss:1")
     token = mint(DAN, ["view"])
     assert client.get("/api/v1/posts/rss:1", headers=bearer(token)).status_code == 404
     assert client.get("/api/v1/posts/rss:2", headers=bearer(token)).status_code == 404
+
+
+def _make_hr(site: Site, post_id: str) -> None:
+    """Move the item of ``post_id`` to HR, whose items only HR (and PR, admins) may see."""
+    from sqlalchemy import select, update
+
+    from townhall.db import session_factory, transaction
+    from townhall.models import Item, PostRecord
+
+    with transaction(session_factory(site.engine)) as session:
+        pk = session.scalar(select(PostRecord.id).where(PostRecord.post_id == post_id))
+        session.execute(update(Item).where(Item.post_pk == pk).values(department="hr"))
