@@ -176,7 +176,6 @@ class InboxQuery:
 
 
 def inbox_query(
-    user: CurrentUser,
     person: PermitDep,
     department: Annotated[str | None, Query(max_length=64)] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
@@ -189,22 +188,18 @@ def inbox_query(
     sort: Annotated[str | None, Query(max_length=16)] = None,
 ) -> InboxQuery:
     """The filters of an inbox request (shared by the page, "load more" and the stream)."""
+    return visible_query(
+        person, department, channel, status, q, intent, sentiment, owner, sla, sort
+    )
+
+
+def visible_query(person: Permit, *filters: str | None) -> InboxQuery:
+    """An inbox query (``filters`` in ``InboxQuery``'s order) limited to the items the person
+    may see; ``NotAllowed`` when they may see none (the browser's inbox and the API)."""
     visible = person.departments(Action.VIEW)
     if visible.nothing:
         raise refusal(person.policy, Action.VIEW, None)
-    return InboxQuery(
-        user,
-        department,
-        channel,
-        status,
-        q,
-        intent,
-        sentiment,
-        owner,
-        sla,
-        sort,
-        visible=visible,
-    )
+    return InboxQuery(person.user, *filters, visible=visible)
 
 
 View = Annotated[InboxQuery, Depends(inbox_query)]

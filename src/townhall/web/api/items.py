@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from townhall.cases import repository, service
 from townhall.models import ItemStatus
 from townhall.org.permissions import Action
-from townhall.web.access import refusal, the_item
+from townhall.web.access import the_item
 from townhall.web.api.auth import ApiPermitDep, api_allow
 from townhall.web.api.errors import ERRORS, ApiRoute
 from townhall.web.api.idempotency import ApiWriteDep
@@ -30,7 +30,7 @@ from townhall.web.api.schemas import (
 )
 from townhall.web.auth import DbSession
 from townhall.web.context import state
-from townhall.web.inbox import ALL, InboxQuery
+from townhall.web.inbox import ALL, visible_query
 from townhall.web.params import IdNumber
 
 router = APIRouter(prefix="/items", tags=["items"], route_class=ApiRoute, responses=ERRORS)
@@ -61,21 +61,8 @@ def list_items(
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None,
 ) -> ItemPage:
     """The items the person may see, with the inbox's filters, one page at a time."""
-    visible = person.departments(Action.VIEW)
-    if visible.nothing:
-        raise refusal(person.policy, Action.VIEW, None)
-    view = InboxQuery(
-        person.user,
-        department or ALL,
-        channel,
-        status,
-        q,
-        intent,
-        sentiment,
-        owner,
-        sla,
-        sort,
-        visible=visible,
+    view = visible_query(
+        person, department or ALL, channel, status, q, intent, sentiment, owner, sla, sort
     )
     if view.sort == "newest":
         before = decode_cursor(cursor, "before")
