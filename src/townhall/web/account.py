@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from townhall.org.throttle import locked_until, register_failure
 from townhall.web.auth import CurrentUser, DbSession, audit_lock, client_address
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.params import IdNumber
 
 NOTICE_KEY = "account_notice"
 """Session key of the one-time message shown after a change."""
@@ -136,7 +137,7 @@ def end_one_session(
     request: Request,
     session: DbSession,
     user: CurrentUser,
-    session_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    session_id: IdNumber,
 ) -> Response:
     """End one of my sessions (ending this one logs me out)."""
     row = session.get(LoginSession, session_id)
