@@ -11,7 +11,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.conftest import SOFIA, Mint, bearer
-from townhall.org.permissions import Action
+from townhall.web.access import declared_actions
 from townhall.web.api.auth import RateLimiter
 from web.conftest import Site
 
@@ -22,18 +22,6 @@ READS = {"/api/v1/conduct/check"}
 
 UNGUARDED = {("GET", "/api/v1/openapi.json")}
 """The API's routes anyone may call: the document (it describes, it tells nothing)."""
-
-
-def _declared(route: APIRoute) -> list[Action]:
-    found: list[Action] = []
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dependency = stack.pop()
-        action = getattr(dependency.call, "action", None)
-        if isinstance(action, Action):
-            found.append(action)
-        stack.extend(dependency.dependencies)
-    return found
 
 
 def _api_routes(site: Site) -> list[tuple[str, APIRoute]]:
@@ -55,7 +43,7 @@ def test_every_api_route_declares_what_it_needs(site: Site) -> None:
         for method in route.methods
         if (method, path) not in UNGUARDED
         and path != "/api/v1/{rest:path}"
-        and not _declared(route)
+        and not declared_actions(route)
     ]
     assert missing == []
 

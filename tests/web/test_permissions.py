@@ -20,6 +20,7 @@ from townhall.models import ChecklistEntry, Item, OutboxKind, Takeover, User
 from townhall.org.accounts import upsert_user
 from townhall.org.permissions import Action, Actor, Scope
 from townhall.publishing import drafts
+from townhall.web.access import declared_actions
 from web.conftest import PASSWORD, LiveServer, Site
 
 PUBLIC = {
@@ -52,18 +53,6 @@ CAST = {
 }
 
 
-def _declared_actions(route: APIRoute) -> list[Action]:
-    found: list[Action] = []
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dependency = stack.pop()
-        action = getattr(dependency.call, "action", None)
-        if isinstance(action, Action):
-            found.append(action)
-        stack.extend(dependency.dependencies)
-    return found
-
-
 def test_every_route_declares_what_it_needs(site: Site) -> None:
     missing = []
     checked = 0
@@ -77,7 +66,7 @@ def test_every_route_declares_what_it_needs(site: Site) -> None:
             ):
                 continue
             checked += 1
-            if not _declared_actions(route):
+            if not declared_actions(route):
                 missing.append(f"{method} {path}")
     assert checked >= 40  # the walk sees the app's routes (included routers too)
     assert missing == []

@@ -230,3 +230,17 @@ def the_calendar(request: Request) -> Scope:
     from townhall.publishing.takeovers import calendar_scope
 
     return calendar_scope(state(request).policy)
+
+
+def declared_actions(route: Any) -> list[Action]:
+    """The actions a route's ``allow`` (or ``api_allow``) dependencies declare, nested ones
+    included: the route audits in the tests read them."""
+    found: list[Action] = []
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        action = getattr(dependency.call, "action", None)
+        if isinstance(action, Action):
+            found.append(action)
+        stack.extend(dependency.dependencies)
+    return found
