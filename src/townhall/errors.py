@@ -8,6 +8,7 @@ TownhallError                       base; ``status_code`` and a message a user c
 ├── NotFoundError                   an item, user or post that does not exist (404)
 ├── PermissionDeniedError           the user may not do this (403)
 ├── ConflictError                   the action clashes with the current state (409)
+│   └── CapBlockedError             a slot breaks a blocking frequency cap (``next_free``)
 ├── DatabaseBusyError               the database stayed locked: try again shortly (503)
 └── ChannelError                    a connector's vendor error, translated at the boundary
     ├── ChannelUnavailableError     retry with backoff
@@ -93,6 +94,18 @@ class ConflictError(TownhallError):
 
 RETRY_AFTER = 2
 """Seconds a client is asked to wait (``Retry-After``) when the database is busy."""
+
+
+class CapBlockedError(ConflictError):
+    """Scheduling at this time breaks a blocking frequency cap; ``breaches`` say which and
+    why, ``next_free`` is the first time that breaks none (None when none was found)."""
+
+    def __init__(
+        self, message: str, breaches: list[dict[str, object]], next_free: datetime | None
+    ) -> None:
+        super().__init__(message)
+        self.breaches = breaches
+        self.next_free = next_free
 
 
 class DatabaseBusyError(TownhallError):

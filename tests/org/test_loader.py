@@ -59,7 +59,7 @@ def test_unknown_field_names_the_valid_fields(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "13: people[0].email: missing required field",
         "14: people[0].emial: unknown field (valid fields: name, email, department, role, "
-        "capacity, working_hours, working_days, rights)",
+        "capacity, working_hours, working_days, timezone, rights)",
     ]
 
 
@@ -180,7 +180,7 @@ def test_three_errors_are_all_reported(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "8: channels[0].default_owner: unknown department 'pr' (valid: ops)",
         "17: people[0].phone: unknown field (valid fields: name, email, department, role, "
-        "capacity, working_hours, working_days, rights)",
+        "capacity, working_hours, working_days, timezone, rights)",
         "18: ownership: missing required activity 'brand_voice' (add it with a lead)",
     ]
 

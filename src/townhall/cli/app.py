@@ -6,6 +6,8 @@ import typer
 
 from townhall.cli import audit as audit_cmd
 from townhall.cli import backup as backup_cmd
+from townhall.cli import calendar as calendar_cmd
+from townhall.cli import campaigns as campaigns_cmd
 from townhall.cli import channels as channels_cmd
 from townhall.cli import classify as classify_cmd
 from townhall.cli import conduct as conduct_cmd
@@ -15,6 +17,7 @@ from townhall.cli import evaluate as eval_cmd
 from townhall.cli import ingest as ingest_cmd
 from townhall.cli import listen as listen_cmd
 from townhall.cli import model as model_cmd
+from townhall.cli import plans as plans_cmd
 from townhall.cli import policy as policy_cmd
 from townhall.cli import publish as publish_cmd
 from townhall.cli import radar as radar_cmd
@@ -50,6 +53,13 @@ app.add_typer(conduct_cmd.app, name="conduct", help="Check a draft against the c
 app.add_typer(publish_cmd.app, name="publish", help="Drafts, approvals and the outbox publisher.")
 app.add_typer(
     dead_cmd.app, name="dead-letters", help="Posts that failed inside the pipeline; replay them."
+)
+app.add_typer(calendar_cmd.app, name="calendar", help="The calendar: feeds and recurring slots.")
+app.add_typer(campaigns_cmd.app, name="campaigns", help="Campaigns: posts, budget and spend.")
+app.add_typer(
+    plans_cmd.app,
+    name="plans",
+    help="PR communication plans, and the e-mail and search teams' planned entries.",
 )
 app.add_typer(audit_cmd.app, name="audit", help="Verify that the audit log was not changed.")
 app.add_typer(secrets_cmd.app, name="secrets", help="Secrets stored encrypted: rotate the key.")

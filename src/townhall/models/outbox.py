@@ -115,6 +115,11 @@ class OutboxPost(Base):
     """The code of conduct's findings on the text as it was last written."""
     revision: Mapped[int] = mapped_column(default=1)
     takeover_id: Mapped[int | None] = mapped_column(ForeignKey("takeovers.id"))
+    category: Mapped[str | None] = mapped_column(String(64))
+    """A category of the policy's planning (``promotional``): frequency caps count by it."""
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    recurring: Mapped[str | None] = mapped_column(String(64))
+    """The recurring slot (``planning.recurring`` id) that wrote this draft."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

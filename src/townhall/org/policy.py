@@ -43,6 +43,7 @@ from townhall.org.permissions import (
     Scope,
     role_problems,
 )
+from townhall.org.planning import Planning, planning_problems
 from townhall.org.routing import Routing, routing_problems
 from townhall.org.takeovers import TakeoverPolicy, takeover_problems
 from townhall.webhooks.incoming import mapping_problems
@@ -202,6 +203,8 @@ class Person(PolicyModel):
     capacity: PositiveInt = DEFAULT_CAPACITY
     working_hours: WorkingHours | None = None
     working_days: WeekdayList | None = None
+    timezone: Timezone | None = None
+    """The zone the calendar shows times in for this person (default: the department's)."""
     rights: list[Right] = []
     """Rights beyond the role, e.g. ``publish`` (low-risk drafts go out without approval where
     an approval chain's ``direct`` allows it)."""
@@ -233,6 +236,8 @@ class Policy(PolicyModel):
     conduct: list[ConductRule] = []
     approvals: list[Chain] = []
     takeovers: TakeoverPolicy = TakeoverPolicy()
+    planning: Planning = Planning()
+    """Categories, frequency caps and recurring slots of the calendar."""
     roles: list[RoleDefinition] = []
     """Roles and what they grant per department and channel (built-in ones when absent)."""
 
@@ -309,6 +314,14 @@ class Policy(PolicyModel):
             if person.email.lower() == wanted:
                 return person
         return None
+
+    def person_timezone(self, email: str) -> str:
+        """The zone a person reads times in: their own, else their department's, else the
+        company's."""
+        person = self.person(email)
+        if person is None:
+            return self.timezone
+        return person.timezone or self.department_timezone(person.department)
 
     def approvers(self, department_id: str) -> list[Person]:
         """The people of a department who may approve (approvers and admins)."""
@@ -414,6 +427,11 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         activities={a["id"] for _, a in activities if isinstance(a.get("id"), str)},
     )
     problems += takeover_problems(
+        data,
+        emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
+        channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
+    )
+    problems += planning_problems(
         data,
         emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
         channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},

@@ -55,7 +55,7 @@ from townhall.models import (
 )
 from townhall.org.approvals import Chain, DraftKind, Need
 from townhall.org.policy import Policy
-from townhall.publishing import approvals, conduct
+from townhall.publishing import approvals, campaigns, conduct, schedule
 from townhall.webhooks import events as webhook_events
 from townhall.webhooks.outgoing import emit
 
@@ -208,15 +208,32 @@ def create_draft(
     item: Item | None = None,
     paid: bool = False,
     statement: bool = False,
+    category: str | None = None,
+    campaign_id: int | None = None,
+    recurring: str | None = None,
+    key: str | None = None,
 ) -> OutboxPost:
-    """A new outbox post on ``channel``, checked against the code of conduct and sent down its
-    approval chain (released at once when the chain lets its author publish directly).
-    ``reply_to`` is the Post id answered; ``at`` the time to publish (None: once approved).
+    """A new outbox post on ``channel``, checked against the code of conduct and the
+    frequency caps, and sent down its approval chain (released at once when the chain lets its
+    author publish directly). ``reply_to`` is the Post id answered; ``at`` the time to publish
+    (None: once approved); ``category`` what it is (for the caps); ``campaign_id`` the campaign
+    it belongs to (its links get UTM parameters; a paid campaign makes it paid); ``recurring``
+    the slot that wrote it; ``key`` a fixed idempotency key (default: a new one).
 
-    Raises ``ConductBlockedError`` when a ``block`` rule stops it, ``PermissionDeniedError``
-    when its author may not post on the channel."""
+    Raises ``ConductBlockedError`` when a ``block`` rule stops it, ``CapBlockedError`` when a
+    blocking cap refuses its time, ``PermissionDeniedError`` when its author may not post on
+    the channel."""
     text = _clean(text)
     _channel(policy, channel)
+    if category is not None and policy.planning.category(category) is None:
+        known = ", ".join(c.id for c in policy.planning.categories) or "none"
+        raise InputError(f"category: unknown category {category!r} (the policy has {known})")
+    campaign = None
+    if campaign_id is not None:
+        campaign = campaigns.get(session, campaign_id)
+        text = _clean(campaigns.tag_links(text, campaign, channel))
+        paid = paid or campaign.paid
+        category = category or campaign.category
     target: PostRecord | None = None
     takeover_id: int | None = None
     if reply_to is not None:
@@ -250,6 +267,8 @@ def create_draft(
         raise InputError("at: needs a time zone, e.g. 2026-12-01T09:00:00Z")
     if at is not None and at <= now:
         at = None  # a time already passed means as soon as approved
+    if at is not None and kind is not OutboxKind.PRIVATE:
+        schedule.check_slot(session, policy, channel=channel, category=category, at=at)
     context = context_for(
         session, policy, channel=channel, author=author, kind=kind, item=item, paid=paid
     )
@@ -261,7 +280,7 @@ def create_draft(
         text=text,
         department=context.department,
         status=OutboxStatus.DRAFT,
-        key=uuid.uuid4().hex,
+        key=key or uuid.uuid4().hex,
         item_id=item.id if item is not None else None,
         reply_to=reply_to,
         reply_to_author=target.author_handle if target is not None else None,
@@ -277,6 +296,9 @@ def create_draft(
         revision=1,
         step=0,
         takeover_id=takeover_id,
+        category=category,
+        campaign_id=campaign.id if campaign is not None else None,
+        recurring=recurring,
         created_at=now,
         updated_at=now,
     )

@@ -28,12 +28,16 @@ from townhall.web import (
     api,
     audit_log,
     auth,
+    calendar,
+    campaigns,
     channels,
     crisis,
     drafts,
+    feeds,
     health,
     inbox,
     items,
+    plans,
     takeovers,
     teams,
     webhooks,
@@ -226,6 +230,10 @@ def create_app(
     app.include_router(channels.router)
     app.include_router(drafts.router)
     app.include_router(takeovers.router)
+    app.include_router(feeds.router)
+    app.include_router(calendar.router)
+    app.include_router(campaigns.router)
+    app.include_router(plans.router)
     app.include_router(audit_log.router)
     app.include_router(account.router)
     app.include_router(webhooks.router)

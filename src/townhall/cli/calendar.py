@@ -1,0 +1,7 @@
+"""Placeholder commands (filled in by the planning work)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
