@@ -36,8 +36,9 @@ PUBLIC = {
 SELF_SERVICE_PREFIXES = ("/account", "/teams/away", "/teams/back")
 """Routes about the person's own account: any logged-in person, checked in the handler."""
 
-OWN_AUTH_PREFIXES = ("/api/", "/hooks/")
-"""Routes with their own authentication (API tokens, signed webhooks), tested with the API."""
+OWN_AUTH_PREFIXES = ("/api/", "/hooks/", "/feeds/")
+"""Routes with their own authentication (API tokens, signed webhooks, calendar feed tokens),
+tested where they are built."""
 
 CAST = {
     "member": "dan.murphy@acme.example",  # customer service

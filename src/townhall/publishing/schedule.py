@@ -20,3 +20,10 @@ def check_slot(
 ) -> list[dict[str, object]]:
     """The warnings of the caps a post at ``at`` would break; raises ``CapBlockedError``."""
     return []
+
+
+def reschedule(
+    session: Session, policy: Policy, post: object, at: datetime, actor: object, now: datetime
+) -> object:
+    """Placeholder: move an outbox post to ``at``."""
+    raise NotImplementedError

@@ -4,4 +4,5 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/calendar/feeds")
+router = APIRouter()
+"""The feed pages (/calendar/feeds) and the feeds themselves (/feeds/{token}.ics)."""

@@ -4,4 +4,5 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/plans")
+router = APIRouter()
+"""Communication plans (/plans) and planned entries of other teams (/planned)."""
