@@ -203,3 +203,37 @@ def test_a_brand_burst_whose_posts_name_one_product_is_alerted_under_the_product
     bursts = [a for a in alerts if a.kind == "burst"]
     assert bursts and {a.topic for a in bursts} == {"product:kettleone"}
     assert len([a.severity for a in bursts]) == len({a.severity for a in bursts})
+
+
+def test_a_retried_batch_is_not_counted_twice(model):
+    # The pipeline retries a failed batch post by post: the radar has seen those posts already.
+    batch = [
+        (post(100 + k, k * 1.5, channel="mastodon", group=None, id=f"mastodon:{k}"),
+         enrichment(topics=["product:kettleone"]))
+        for k in range(80)
+    ]  # fmt: skip
+    once, retried = Radar(forecaster=model), Radar(forecaster=model)
+    first = once.observe(batch)
+    assert retried.observe(batch) == first
+    again = [alert for pair in batch for alert in retried.observe([pair])]
+    assert again == []
+    # From then on both radars see the same world: the same alerts, the same stories.
+    more = [
+        (post(300 + k, 130 + k, channel="mastodon", group=None, id=f"mastodon:{300 + k}"),
+         enrichment(topics=["product:kettleone"]))
+        for k in range(40)
+    ]  # fmt: skip
+    later = START + timedelta(hours=5)
+    assert retried.observe(more, now=later) == once.observe(more, now=later)
+    assert retried.stories.keys() == once.stories.keys()
+    thread = [(post(1, 0), enrichment(topics=["product:airfry_5"]))] + [
+        (post(500 + k, 1 + k, reply_to="forum:1"), enrichment(topics=["product:airfry_5"]))
+        for k in range(6)
+    ]
+    once.observe(thread)
+    retried.observe(thread)
+    for pair in thread:
+        retried.observe([pair])
+    counted = [(s.posts, s.negative, len(s.voices)) for s in once.stories.values()]
+    assert [(s.posts, s.negative, len(s.voices)) for s in retried.stories.values()] == counted
+    assert once.stories["forum:1"].posts == 7

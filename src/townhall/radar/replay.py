@@ -15,6 +15,7 @@ when its severity rises.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -141,6 +142,10 @@ class Incident:
         return len({a for s in self.stories for a, at in s.voices.items() if at >= since})
 
 
+REMEMBERED = 200_000
+"""How many post ids the radar remembers having counted (about 20 MB)."""
+
+
 class Radar:
     """Online radar over enriched posts; ``observe`` a batch, get the new alerts."""
 
@@ -162,6 +167,9 @@ class Radar:
         self._burst_seen: dict[str, float] = {}
         self._now = 0.0
         self._next_sweep = 0.0
+        # Post ids already counted: a batch that fails after the radar saw it is retried post
+        # by post, and must not count its posts twice.
+        self._counted: OrderedDict[str, None] = OrderedDict()
 
     def observe(
         self, batch: Sequence[tuple[Post, Enrichment]], now: datetime | None = None
@@ -172,6 +180,11 @@ class Radar:
         """
         alerts: list[Alert] = []
         for post, enrichment in batch:
+            if post.id in self._counted:
+                continue
+            self._counted[post.id] = None
+            if len(self._counted) > REMEMBERED:
+                self._counted.popitem(last=False)
             at = post.created_at.timestamp()
             self._clock(at, alerts)
             alerts.extend(self._post(post, enrichment, at))
