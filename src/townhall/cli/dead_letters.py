@@ -8,13 +8,11 @@ from typing import Annotated
 import orjson
 import typer
 from rich.markup import escape
-from sqlalchemy import select
 
 from townhall.cli.common import err
 from townhall.cli.runtime import open_runtime
-from townhall.errors import PostFormatError
-from townhall.models import DeadLetter
-from townhall.posts import now_utc, parse_post, terminal_safe
+from townhall.pipeline import dead_letters
+from townhall.posts import now_utc, terminal_safe
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,10 +26,7 @@ def list_dead(
 ) -> None:
     """One JSON line per dead letter: id, source, post_id, error, created_at, replayed_at."""
     with open_runtime(policy) as runtime, runtime.sessions() as session:
-        query = select(DeadLetter).order_by(DeadLetter.id)
-        if not all_:
-            query = query.where(DeadLetter.replayed_at.is_(None))
-        for dead in session.scalars(query):
+        for dead in dead_letters.pending(session, include_replayed=all_, limit=1_000_000):
             typer.echo(
                 orjson.dumps(
                     {
@@ -56,32 +51,9 @@ def replay(
     """Run dead letters through the pipeline again (after a fix); prints a JSON summary and
     exits 1 when some fail again (each then stays a dead letter, with its new error)."""
     with open_runtime(policy) as runtime:
-        pipeline = runtime.pipeline()
-        with runtime.sessions() as session:
-            query = select(DeadLetter).where(DeadLetter.replayed_at.is_(None))
-            if ids:
-                query = query.where(DeadLetter.id.in_(ids))
-            letters = list(session.scalars(query.order_by(DeadLetter.id)))
-        replayed = failed = 0
-        for dead in letters:
-            try:
-                post = parse_post(dead.post)
-            except PostFormatError as exc:
-                err.print(f"[red]#{dead.id}:[/] {escape(terminal_safe(exc.message))}")
-                failed += 1
-                continue
-            now = now_utc()
-            result = pipeline.process_batch([post], now, source=dead.source)
-            with runtime.sessions() as session, session.begin():
-                row = session.get(DeadLetter, dead.id)
-                if row is not None and result.dead:
-                    session.delete(row)  # the new dead letter carries the new error
-                elif row is not None:
-                    row.replayed_at = now
-            if result.dead:
-                failed += 1
-            else:
-                replayed += 1
-        typer.echo(orjson.dumps({"replayed": replayed, "failed": failed}).decode())
-        if failed:
+        outcome = dead_letters.replay(runtime.sessions, runtime.pipeline(), ids or None, now_utc())
+        for dead_id, why in outcome.errors.items():
+            err.print(f"[red]#{dead_id}:[/] {escape(terminal_safe(why))}")
+        typer.echo(orjson.dumps({"replayed": outcome.replayed, "failed": outcome.failed}).decode())
+        if outcome.failed:
             raise typer.Exit(1)

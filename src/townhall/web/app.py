@@ -32,6 +32,7 @@ from townhall.web import (
     campaigns,
     channels,
     crisis,
+    dead_letters,
     drafts,
     feeds,
     health,
@@ -237,6 +238,7 @@ def create_app(
     app.include_router(audit_log.router)
     app.include_router(account.router)
     app.include_router(webhooks.router)
+    app.include_router(dead_letters.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
