@@ -477,6 +477,7 @@ def test_generic_webhook_receives_the_alert_json(hooks: Any, posts: list[Post]):
         "severity": "warning",
         "post_ids": ["forum:1", "forum:2", "forum:3"],
         "why": "2 of 3 posts negative about product:airfry_5 in ACME owners club; risk 0.52",
+        "topic_name": "product:airfry_5",  # not named: this alert did not come from the store
         "posts": [
             {
                 "id": "forum:1",
@@ -530,7 +531,7 @@ def test_traffic_spike_goes_to_its_webhook_and_email(hooks: Any, mailbox: Mailbo
     assert mailbox.received()["Subject"].startswith(
         "[Townhall] WARNING traffic spike: product:airfry_5 - forecast 1,040 reshares"
     )
-    assert hooks.json() == alert.to_json() | {"posts": []}
+    assert hooks.json() == alert.to_json() | {"topic_name": "product:airfry_5", "posts": []}
 
 
 def test_a_server_error_then_success_is_retried(hooks: Any):
@@ -692,7 +693,10 @@ def test_smtp_url_schemes_and_default_ports(url: str, expected: SmtpServer):
 
 
 def test_generic_webhook_json_of_a_radar_alert_without_posts():
-    assert render_webhook(crisis(), [], "generic") == crisis().to_json() | {"posts": []}
+    assert render_webhook(crisis(), [], "generic") == crisis().to_json() | {
+        "topic_name": "product:airfry_5",
+        "posts": [],
+    }
 
 
 def test_the_worked_example_of_docs_alerts_md():

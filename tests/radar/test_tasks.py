@@ -26,7 +26,7 @@ def viral(session, **kw: Any) -> AlertRecord:
         severity="warning",
         story="forum:1",
         post_ids=["forum:1"],
-        why="spreading fast",
+        why=kw.pop("why", "spreading fast"),
         score=0.5,
         details={"forecast": FORECAST},
         **kw,
@@ -98,6 +98,16 @@ def test_pending_alerts_are_delivered_over_http_and_the_outcome_recorded(
 
     assert hooks.requests[0][0] == "/it"
     assert hooks.json()["kind"] == "viral_post" and hooks.json()["why"] == "spreading fast"
+    assert hooks.json()["topic"] == "product:airfry_5"  # tools keep the id
+    assert hooks.json()["topic_name"] == "ACME AirFry 5"  # people read the name
     assert row.delivered_at == now
     assert [(d["channel"], d["status"]) for d in row.deliveries] == [("webhook:it", "delivered")]
     assert tasks.pending(session, policy, now) == []
+
+
+def test_people_read_topics_by_their_names(session, with_alerts, now) -> None:
+    viral(session, why="spreading fast in product:airfry_5 threads")
+    [pending] = tasks.pending(session, with_alerts(threshold=10**6), now)
+    assert pending.notice.topic == "product:airfry_5"
+    assert pending.notice.topic_name == "ACME AirFry 5"
+    assert pending.notice.why == "spreading fast in ACME AirFry 5 threads"

@@ -43,6 +43,8 @@ class Alert:
     score: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
     """Extra facts for the UI: ``forecast`` (observed, predicted_final, lo, hi, p_viral)."""
+    topic_name: str = ""
+    """What people call the topic ("ACME AirFry 5"), filled in for e-mail and chat."""
 
     def to_json(self) -> dict[str, Any]:
         """The Alerts JSONL object: at, kind, topic, severity, post_ids, why."""

@@ -40,9 +40,9 @@ def one_line(text: str, limit: int) -> str:
 
 
 def headline(notice: Notice) -> str:
-    """``CRITICAL crisis: product:airfry_5`` (not escaped)."""
+    """``CRITICAL crisis: ACME AirFry 5`` (the topic's name when known; not escaped)."""
     label = KIND_LABELS.get(notice.kind, notice.kind)
-    return f"{notice.severity.upper()} {label}: {notice.topic or 'no topic'}"
+    return f"{notice.severity.upper()} {label}: {notice.topic_name or notice.topic or 'no topic'}"
 
 
 def subject(notice: Notice) -> str:
@@ -174,6 +174,7 @@ def render_webhook(notice: Notice, posts: Sequence[Post], fmt: WebhookFormat) ->
     if fmt == "slack":
         return {"text": slack_text(notice, posts)}
     body = notice.to_json()
+    body["topic_name"] = notice.topic_name or notice.topic
     body["posts"] = [
         {
             "id": post.id,

@@ -51,7 +51,11 @@ def _forecast(details: dict[str, Any]) -> Forecast | None:
     )
 
 
-def _notice(row: AlertRecord) -> Notice:
+def _notice(row: AlertRecord, policy: Policy) -> Notice:
+    """The alert as people read it: the topic by its name, topic slugs in ``why`` named too."""
+    from townhall.cases.crisis import name_topics, topic_name  # deferred: cases imports radar
+
+    named, why = topic_name(policy, row.topic), name_topics(policy, row.why)
     if row.kind == "traffic_spike":
         d = row.details
         return TrafficSpike(
@@ -59,11 +63,12 @@ def _notice(row: AlertRecord) -> Notice:
             severity=row.severity,  # type: ignore[arg-type]
             topic=row.topic,
             post_ids=tuple(row.post_ids),
-            why=row.why,
+            why=why,
             extra_visits=float(d.get("extra_visits", 0.0)),
             extra_visits_interval=(float(d.get("lo", 0.0)), float(d.get("hi", 0.0))),
             clicks_per_reshare=float(d.get("clicks_per_reshare", 0.0)),
             story=row.story,
+            topic_name=named,
         )
     return Alert(
         at=row.at,
@@ -71,10 +76,11 @@ def _notice(row: AlertRecord) -> Notice:
         topic=row.topic,
         severity=row.severity,  # type: ignore[arg-type]
         post_ids=tuple(row.post_ids),
-        why=row.why,
+        why=why,
         story=row.story,
         score=row.score,
         details=dict(row.details),
+        topic_name=named,
     )
 
 
@@ -160,7 +166,7 @@ def pending(
         ids = list(row.post_ids[:POSTS_QUOTED])
         records = session.scalars(select(PostRecord).where(PostRecord.post_id.in_(ids)))
         by_id = {r.post_id: r.to_post() for r in records}
-        out.append(Pending(row.id, _notice(row), [by_id[i] for i in ids if i in by_id]))
+        out.append(Pending(row.id, _notice(row, policy), [by_id[i] for i in ids if i in by_id]))
     session.flush()
     return out
 

@@ -51,6 +51,8 @@ class TrafficSpike:
     clicks_per_reshare: float
     story: str = ""
     kind: Literal["traffic_spike"] = "traffic_spike"
+    topic_name: str = ""
+    """What people call the topic ("ACME AirFry 5"), filled in for e-mail and chat."""
 
     def to_json(self) -> dict[str, Any]:
         """The Alerts JSONL object plus ``extra_visits``, its interval and the clicks figure."""
