@@ -132,7 +132,9 @@ class DemoNetworks:
     def play(self, clock: Callable[[], datetime]) -> None:
         """Seed the stand-ins, then add a mention now and then until stopped (a thread)."""
         for title, html in HEADLINES:
-            self.feeds.add_entry("/acme-news.rss", title, html, author="Kitchen Tech News")
+            self.feeds.add_entry(
+                "/acme-news.rss", title, html, author="Kitchen Tech News", published=clock()
+            )
 
         def mention(n: int) -> None:
             handle, name, text, followers = MENTIONS[n]

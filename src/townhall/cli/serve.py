@@ -9,9 +9,11 @@ import threading
 import time
 from contextlib import closing
 from datetime import datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 import yaml
@@ -36,6 +38,7 @@ from townhall.pipeline.bus import MemoryBus
 from townhall.pipeline.runner import BatchResult, Pipeline
 from townhall.pipeline.worker import run_worker
 from townhall.posts import now_utc
+from townhall.publishing.localtime import at_local
 from townhall.web.app import create_app
 from townhall.web.server import make_server
 
@@ -112,7 +115,8 @@ def demo(
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     policy_copy = settings.home / "demo-policy.yaml"
     networks = start_demo_networks()
-    opening = now_utc()
+    real_opening = now_utc()
+    opening = demo_now(_company_zone(settings.policy), real_opening)
     takeover_at = opening.replace(second=0, microsecond=0) + timedelta(minutes=1) + TAKEOVER_DELAY
     try:
         networks.write_policy(settings.policy, policy_copy, takeover_at)
@@ -130,8 +134,16 @@ def demo(
         pipeline = runtime.pipeline()
         _create_demo_users(runtime, password)
         web_settings = _web_settings(settings, host)
-        start = now_utc() - timedelta(hours=skip_to)
+        # The simulated day runs from ``opening``: a working hour, whenever the demo starts.
+        start = opening + (now_utc() - real_opening) - timedelta(hours=skip_to)
         clock = SimulatedClock(start + timedelta(hours=skip_to), speed)
+        if opening != real_opening:
+            local = opening.astimezone(ZoneInfo(runtime.policy.timezone))
+            err.print(
+                f"It is outside ACME's working hours now: the demo plays "
+                f"{local:%A %d %B} from {local:%H:%M} ({runtime.policy.timezone}) instead, "
+                "so people are on shift and queues are being worked."
+            )
         app = create_app(web_settings, runtime.engine, runtime.source, clock=clock)
         networks.play(clock)
         stop = threading.Event()
@@ -222,6 +234,43 @@ async def _run_demo(
             signal.signal(sig, handler)
         stored = sum(t.stored for t in totals)
         err.print(f"demo stopped: {stored:,} posts stored")
+
+
+WORKDAY = (time_of_day(9), time_of_day(17))
+"""Working hours of the demo company's day (company zone, Monday to Friday)."""
+
+DEMO_HOUR = time_of_day(11)
+"""When the demo's day is at when it starts outside working hours (company zone)."""
+
+
+def demo_now(zone_name: str, real: datetime) -> datetime:
+    """When the demo's simulated day is: ``real`` during working hours (Monday to Friday,
+    09:00-17:00 in ``zone_name``), else 11:00 on the latest working day before it (so a demo
+    started at night or at the weekend opens on people at work)."""
+    zone = ZoneInfo(zone_name)
+    local = real.astimezone(zone)
+    if local.weekday() < 5 and WORKDAY[0] <= local.time() < WORKDAY[1]:
+        return real
+    day = local.date()
+    if local.time() < WORKDAY[0]:
+        day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return at_local(day, DEMO_HOUR, zone)
+
+
+def _company_zone(policy_path: Path) -> str:
+    """The policy's time zone, read before the demo's copy exists (UTC if it cannot be read)."""
+    try:
+        data = yaml.safe_load(policy_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return "UTC"
+    zone = data.get("timezone") if isinstance(data, dict) else None
+    try:
+        ZoneInfo(str(zone))
+    except (ValueError, ZoneInfoNotFoundError):
+        return "UTC"
+    return str(zone)
 
 
 class SimulatedClock:
