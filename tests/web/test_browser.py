@@ -44,13 +44,13 @@ def test_triage_an_item_live(site: Any, page: Any) -> None:
     )
     expect(rows).to_have_count(2)
     expect(page.locator(".count-badge")).to_have_text("2")
-    expect(rows.first).to_contain_text(XSS)
+    expect(rows.filter(has_text=XSS)).to_have_count(1)
     assert page.locator("img[src=x]").count() == 0
     assert page.locator("#item-rows script").count() == 0
 
     site.feed(site.post("Second wave: my kettle too"))
     expect(rows).to_have_count(3)
-    expect(rows.first).to_contain_text("Second wave")
+    expect(rows.filter(has_text="Second wave")).to_have_count(1)
 
     page.get_by_text("My KettleOne stopped heating").click()
     page.wait_for_url("**/items/1")
@@ -69,6 +69,38 @@ def test_triage_an_item_live(site: Any, page: Any) -> None:
     page.goto("/inbox?status=any")
     expect(page.locator("#item-rows li.row").filter(has_text=XSS)).to_have_count(1)
     assert page.locator("img[src=x]").count() == 0
+    assert page.dialogs == []
+
+
+def _order(page: Any) -> list[str]:
+    return page.locator("#item-rows li.row").evaluate_all(
+        "rows => rows.map(row => row.dataset.itemId)"
+    )
+
+
+@pytest.mark.parametrize("sort", ["triage", "newest", "oldest", "due"])
+def test_live_rows_take_their_place_in_the_order(site: Any, page: Any, sort: str) -> None:
+    from playwright.sync_api import expect
+
+    site.feed(
+        site.post("URGENT: my AirFry 5 is smoking, the basket melted"),
+        site.post("How do I descale a KettleOne?"),
+    )
+    _log_in(page)
+    page.goto(f"/inbox?department=all&sort={sort}")
+    rows = page.locator("#item-rows li.row")
+    expect(rows).to_have_count(2)
+    site.clock.advance(timedelta(minutes=5))
+    site.feed(
+        site.post("Thanks ACME, the new kettle is lovely"),
+        site.post("My AirFry 5 caught fire in the kitchen, this is dangerous!"),
+        site.post("Where can I buy the Blender Pro?", channel="bluesky"),
+    )
+    expect(rows).to_have_count(5)
+    live = _order(page)
+    page.reload()
+    expect(rows).to_have_count(5)
+    assert live == _order(page)  # the live list is in the order the server sorts by
     assert page.dialogs == []
 
 

@@ -126,6 +126,42 @@ def _order(sort: str) -> list[ColumnElement[Any]]:
     return [Item.id.desc()]
 
 
+def _due_of(item: Item) -> datetime | None:
+    """``_due_at`` in Python, for one loaded item."""
+    if item.first_responded_at is None and item.first_response_due_at is not None:
+        return item.first_response_due_at
+    return item.resolution_due_at
+
+
+def sort_key(item: Item, sort: str, open_rooms: frozenset[int] | set[int]) -> str:
+    """A string that orders items as ``_order(sort)`` does (smaller first): the live inbox
+    places a new row by it. ``open_rooms`` are the ids of the crisis rooms not resolved."""
+
+    def number(value: int) -> str:
+        return f"{max(value, 0):015d}"
+
+    def moment(value: datetime | None) -> str:
+        return number(int(value.timestamp() * 1000)) if value is not None else number(0)
+
+    due = _due_of(item)
+    due_first = ("1" if due is None else "0") + moment(due)
+    if sort == "oldest":
+        return number(item.id)
+    if sort == "due":
+        return due_first + number(item.id)
+    if sort == "triage":
+        crisis = "0" if item.crisis_id is not None and item.crisis_id in open_rooms else "1"
+        rank = PRIORITY_RANK.get(item.priority, PRIORITY_RANK["normal"])
+        return f"{crisis}{rank}{due_first}{moment(item.created_at)}{number(item.id)}"
+    return number(10**15 - 1 - item.id)
+
+
+def open_room_ids(session: Session) -> frozenset[int]:
+    """The ids of the crisis rooms not resolved yet."""
+    query = select(CrisisRoom.id).where(CrisisRoom.status != CrisisStatus.RESOLVED)
+    return frozenset(session.scalars(query))
+
+
 def list_items(
     session: Session,
     flt: InboxFilter,

@@ -205,14 +205,21 @@ def visible_query(person: Permit, *filters: str | None) -> InboxQuery:
 View = Annotated[InboxQuery, Depends(inbox_query)]
 
 
-def row_context(web: WebState, items: list[Item]) -> dict[str, object]:
-    """What ``_rows.html`` and ``_row.html`` need besides the items."""
+def row_context(
+    web: WebState,
+    items: list[Item],
+    sort: str = DEFAULT_SORT,
+    open_rooms: frozenset[int] = frozenset(),
+) -> dict[str, object]:
+    """What ``_rows.html`` and ``_row.html`` need besides the items (``sort`` and the open
+    rooms give each row the key the live inbox places new rows by)."""
     now = web.clock()
     return {
         "items": items,
         "department_name": web.department_name,
         "labels": STATUS_LABELS,
         "sla_of": lambda item: sla_view(sla_times(item), now),
+        "sort_key_of": lambda item: repository.sort_key(item, sort, open_rooms),
     }
 
 
@@ -279,7 +286,7 @@ def inbox(
     web = state(request)
     items = _page(session, view, None, 0)
     context = {
-        **row_context(web, items),
+        **row_context(web, items, view.sort, repository.open_room_ids(session)),
         **_paging(view, items, 0),
         "view": view,
         "user": user,
@@ -334,7 +341,12 @@ def more_rows(
     web = state(request)
     start = _start(start)
     items = _page(session, view, before, start)
-    context = {**row_context(web, items), **_paging(view, items, start), "view": view}
+    rooms = repository.open_room_ids(session)
+    context = {
+        **row_context(web, items, view.sort, rooms),
+        **_paging(view, items, start),
+        "view": view,
+    }
     return web.templates.TemplateResponse(request, "_rows.html", context)
 
 
@@ -429,7 +441,7 @@ class LiveCursor:
 
 
 def _poll(
-    web: WebState, flt: InboxFilter, cursor: LiveCursor, with_count: bool
+    web: WebState, flt: InboxFilter, cursor: LiveCursor, with_count: bool, sort: str
 ) -> tuple[list[tuple[int, str]], int | None]:
     with read_transaction(web.read_sessions) as session:
         low = max(cursor.high - LOOKBACK_IDS, 0)
@@ -437,9 +449,16 @@ def _poll(
         if cursor.seen is None:  # what the page was rendered with counts as shown
             cursor.seen = {item_id for item_id in ids if item_id <= cursor.high}
         fresh = [item_id for item_id in ids if item_id not in cursor.seen][:ROWS_PER_TICK]
+        found = repository.items_by_ids(session, fresh)
+        rooms = repository.open_room_ids(session) if found else frozenset()
         rows = [
-            (item.id, web.templates.render("_row.html", item=item, **row_context(web, [])))
-            for item in repository.items_by_ids(session, fresh)
+            (
+                item.id,
+                web.templates.render(
+                    "_row.html", item=item, live=True, **row_context(web, [], sort, rooms)
+                ),
+            )
+            for item in found
         ]
         count = repository.count_items(session, flt) if with_count or rows else None
     for item_id, _ in rows:
@@ -450,7 +469,7 @@ def _poll(
 
 
 async def live_events(
-    web: WebState, flt: InboxFilter, after: int
+    web: WebState, flt: InboxFilter, after: int, sort: str = DEFAULT_SORT
 ) -> AsyncIterator[ServerSentEvent]:
     """New matching items as rendered rows (event ``item``) and the count (event ``count``).
 
@@ -463,7 +482,7 @@ async def live_events(
     web.open_streams += 1
     try:
         while not web.shutting_down():
-            rows, count = await run_in_threadpool(_poll, web, flt, cursor, tick % 10 == 0)
+            rows, count = await run_in_threadpool(_poll, web, flt, cursor, tick % 10 == 0, sort)
             for item_id, html in rows:
                 yield ServerSentEvent(data=html, event="item", id=str(item_id))
             if count is not None and count != last_count:
@@ -493,7 +512,7 @@ def stream(
     if last_seen is not None:
         after = max(after, last_seen)
     return EventSourceResponse(
-        live_events(state(request), view.filter, after),
+        live_events(state(request), view.filter, after, view.sort),
         ping=15,
         headers={"Cache-Control": "no-store"},
     )

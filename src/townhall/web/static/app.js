@@ -14,6 +14,28 @@
   document.addEventListener("htmx:sseOpen", function (event) { mark(event, true); });
   document.addEventListener("htmx:sseError", function (event) { mark(event, false); });
 
+  // A live row arrives at the top of the list: move it to its place in the list's order (its
+  // data-sort-key against the others'). One that ranks after every row shown while more pages
+  // follow belongs to a later page: it is dropped here (the count still says it is there).
+  function place(list) {
+    list.querySelectorAll(":scope > li.row[data-live]").forEach(function (row) {
+      row.removeAttribute("data-live");
+      var key = row.getAttribute("data-sort-key");
+      if (!key) { return; }
+      var next = row.nextElementSibling;
+      while (next && next.classList.contains("row") &&
+             (next.getAttribute("data-sort-key") || "") < key) {
+        next = next.nextElementSibling;
+      }
+      if (next !== row.nextElementSibling) { list.insertBefore(row, next); }
+      if (next && next.classList.contains("more")) { row.remove(); }
+    });
+  }
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var list = event.target;
+    if (list && list.id === "item-rows") { place(list); }
+  });
+
   // A finding that blocks disables the composer's submit button (the server refuses it anyway:
   // this only saves a round trip). Without this script the form still submits and is checked.
   function sync(form) {
