@@ -560,6 +560,10 @@ def revise(
             "are revised."
         )
     text = _clean(text)
+    if post.campaign_id is not None:  # the links of a revision are tagged too
+        text = _clean(
+            campaigns.tag_links(text, campaigns.get(session, post.campaign_id), post.channel)
+        )
     item = _item_of(session, post)
     context = context_for(
         session,

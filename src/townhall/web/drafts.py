@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from townhall.cases import repository
 from townhall.db import begin_read
-from townhall.errors import ConductBlockedError, ConflictError, InputError
+from townhall.errors import CapBlockedError, ConductBlockedError, ConflictError, InputError
 from townhall.models import (
+    Campaign,
     Decision,
     Item,
     OutboxKind,
@@ -32,8 +33,9 @@ from townhall.org import permissions as perm
 from townhall.org.conduct import Level
 from townhall.org.permissions import Action
 from townhall.org.policy import ChannelKind, Policy
-from townhall.publishing import approvals, conduct, drafts, lists
+from townhall.publishing import approvals, conduct, drafts, lists, schedule
 from townhall.publishing.lists import Scope, Tab
+from townhall.web import campaigns as campaign_pages
 from townhall.web.access import Permit, PermitDep, allow, refusal, the_draft
 from townhall.web.auth import CurrentUser, DbSession, current_user
 from townhall.web.context import state
@@ -438,6 +440,8 @@ def draft_page(
         OutboxStatus.CHANGES,
     )
     now = web.clock()
+    campaign = session.get(Campaign, post.campaign_id) if post.campaign_id else None
+    category = policy.planning.category(post.category) if post.category else None
     text = post.text if revision_text is None else revision_text
     revision = findings_context(
         text,
@@ -464,6 +468,8 @@ def draft_page(
         "may_revise": may_revise,
         "revision_text": text,
         "refusal": refusal,
+        "campaign": campaign,
+        "category_label": category.label if category is not None else "",
         "max_text": drafts.MAX_TEXT,
         "max_note": drafts.MAX_NOTE,
         **findings_context(
@@ -619,30 +625,52 @@ def _compose_page(
     user: User,
     person: Permit,
     *,
+    session: Session,
     values: Mapping[str, Any] | None = None,
     findings: Sequence[Mapping[str, Any]] = (),
     error: str = "",
+    next_free: datetime | None = None,
+    saved: OutboxPost | None = None,
+    cap_warnings: Sequence[str] = (),
     status_code: int = 200,
 ) -> Response:
+    """The composer; ``next_free`` offers the first slot no blocking cap refuses, ``saved``
+    and ``cap_warnings`` say a post was saved despite the caps' warnings."""
     web = state(request)
     policy = web.policy
-    form = {"channel": "", "text": "", "at": "", "paid": False, "statement": False}
+    form: dict[str, Any] = {"channel": "", "text": "", "at": "", "paid": False}
+    form.update({"statement": False, "category": "", "campaign": ""})
     form.update(values or {})
     channels = _channels_for(person)
     mine = [
         c.id for c in policy.channels if c.default_owner == user.department and c.id in channels
     ]
-    if not form["channel"]:
+    if not form["channel"] or form["channel"] not in channels:
         form["channel"] = mine[0] if mine else channels[0]
     text = str(form["text"])
+    zone_name = policy.person_timezone(user.email)
+    now = web.clock()
+    chosen = None
+    if str(form["campaign"]).strip():
+        number = as_id(str(form["campaign"]).strip())
+        chosen = session.get(Campaign, number) if number is not None else None
     context = {
         "user": user,
         "department_name": web.department_name,
         "channels": channels,
         "form": form,
         "error": error,
-        "timezone": policy.department_timezone(user.department),
+        "timezone": zone_name,
         "max_text": drafts.MAX_TEXT,
+        "categories": policy.planning.categories,
+        "campaigns": campaign_pages.composer_options(session, now, str(form["channel"])),
+        "chosen": str(form["campaign"]),
+        "chosen_campaign": chosen,
+        "links": campaign_pages.tagged_links(text, chosen, str(form["channel"])),
+        "next_free": _local_input(next_free, zone_name) if next_free else "",
+        "next_free_words": _local_words(next_free, zone_name) if next_free else "",
+        "saved": saved,
+        "cap_warnings": list(cap_warnings),
         **findings_context(
             text, findings, length=length_of(policy, str(form["channel"]), text), checked=False
         ),
@@ -652,12 +680,83 @@ def _compose_page(
     return web.templates.TemplateResponse(request, "compose.html", context, status_code=status_code)
 
 
+def _local_input(moment: datetime, zone_name: str) -> str:
+    """``moment`` as a datetime-local value in ``zone_name``."""
+    return f"{moment.astimezone(zoneinfo.ZoneInfo(zone_name)):%Y-%m-%dT%H:%M}"
+
+
+def _local_words(moment: datetime, zone_name: str) -> str:
+    """``moment`` as a person reads it in ``zone_name``: "Tue 24 Nov, 13:00"."""
+    return f"{moment.astimezone(zoneinfo.ZoneInfo(zone_name)):%a %d %b, %H:%M}"
+
+
+def _cap_words(policy: Policy, warnings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What each cap warning says, in words: the cap's name and why."""
+    labels = {cap.id: cap.label for cap in policy.planning.caps}
+    words = []
+    for warning in warnings:
+        label = labels.get(str(warning.get("cap", "")), "A frequency cap")
+        why = str(warning.get("why") or "").strip()
+        words.append(f"{label}: {why}" if why else label)
+    return words
+
+
+def _prefill(request: Request, person: Permit) -> tuple[dict[str, Any], str]:
+    """The composer's fields from the query string (``at``, ``channel``, ``category``,
+    ``campaign``: the calendar's "new post in this slot" links), and what was wrong with
+    them."""
+    policy = person.policy
+    query = request.query_params
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    channel = query.get("channel", "")[:64]
+    if channel:
+        if channel in _channels_for(person):
+            values["channel"] = channel
+        else:
+            problems.append(f"channel: you may not write posts on {channel!r}.")
+    category = query.get("category", "")[:64]
+    if category:
+        if policy.planning.category(category) is not None:
+            values["category"] = category
+        else:
+            problems.append(f"category: there is no category {category!r}.")
+    campaign = query.get("campaign", "")[:20]
+    if campaign:
+        if as_id(campaign) is not None:
+            values["campaign"] = campaign
+        else:
+            problems.append("campaign: not a campaign number.")
+    at = query.get("at", "")[:32]
+    if at:
+        zone = zoneinfo.ZoneInfo(policy.person_timezone(person.user.email))
+        try:
+            parse_local_time("at", at, zone)
+            values["at"] = at[:16]
+        except FieldError as bad:
+            problems.append(bad.message)
+    return values, " ".join(problems)
+
+
 @router.get("/compose", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
-def compose_form(request: Request, user: CurrentUser, person: PermitDep) -> Response:
-    """A new post: channel, text, when, paid or sponsored, official statement."""
+def compose_form(
+    request: Request, session: DbSession, user: CurrentUser, person: PermitDep
+) -> Response:
+    """A new post: channel, text, when, category, campaign, paid or sponsored, official
+    statement; prefilled from ``?at=YYYY-MM-DDTHH:MM&channel=…&category=…&campaign=…``."""
     if not _channels_for(person):
         raise refusal(person.policy, Action.REPLY, None, "write posts")
-    return _compose_page(request, user, person)
+    values, problems = _prefill(request, person)
+    if "campaign" in values and "category" not in values:
+        number = as_id(values["campaign"])
+        joined = session.get(Campaign, number) if number is not None else None
+        if joined is not None and joined.category:
+            values["category"] = joined.category
+        if joined is not None and joined.channels and "channel" not in values:
+            mine = [c for c in joined.channels if c in _channels_for(person)]
+            if mine:
+                values["channel"] = mine[0]
+    return _compose_page(request, user, person, session=session, values=values, error=problems)
 
 
 @router.post("/compose", dependencies=[*csrf, allow(Action.VIEW)])
@@ -671,30 +770,61 @@ def compose(
     at: Annotated[str, Form(max_length=32)] = "",
     paid: FLAG = "",
     statement: FLAG = "",
+    category: Annotated[str, Form(max_length=64)] = "",
+    campaign: Annotated[str, Form(max_length=20)] = "",
+    next_free: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """Write a new post: it goes to its approval chain (or out, if its author may publish
-    directly). Findings that stop it come back in the form, with the text kept (422)."""
+    directly). Findings that stop it come back in the form, with the text kept (422); a slot
+    a frequency cap refuses comes back with the next free slot offered (409); a slot a cap
+    warns about is saved, and the warning shown."""
     web = state(request)
     person.require(Action.REPLY, perm.Scope.of(user.department, channel=channel), "write posts")
+    if next_free.strip():
+        at = next_free  # the "Schedule at the next free slot" button
     values = {"channel": channel, "text": text, "at": at, "paid": bool(paid)}
-    values["statement"] = bool(statement)
+    values.update({"statement": bool(statement), "category": category, "campaign": campaign})
+    zone = zoneinfo.ZoneInfo(web.policy.person_timezone(user.email))
+    now = web.clock()
     try:
         _known_channel(web.policy, channel)
-        when = None
-        if at.strip():
-            zone = zoneinfo.ZoneInfo(web.policy.department_timezone(user.department))
-            when = parse_local_time("at", at, zone)
+        when = parse_local_time("at", at, zone) if at.strip() else None
+        joined = campaign_pages.composer_campaign(session, now, campaign, channel)
         post = drafts.create_draft(
             session,
             web.policy,
             channel=channel,
             text=text,
             author=user,
-            now=web.clock(),
+            now=now,
             kind=OutboxKind.POST,
             at=when,
             paid=bool(paid),
             statement=bool(statement),
+            category=category or None,
+            campaign_id=joined.id if joined is not None else None,
+        )
+        warnings = []
+        if post.scheduled_at is not None:
+            warnings = schedule.check_slot(
+                session,
+                web.policy,
+                channel=post.channel,
+                category=post.category,
+                at=post.scheduled_at,
+                ignore_outbox_id=post.id,
+            )
+    except CapBlockedError as refused:
+        session.rollback()
+        return _compose_page(
+            request,
+            user,
+            person,
+            session=session,
+            values=values,
+            error=refused.message,
+            next_free=refused.next_free,
+            status_code=refused.status_code,
         )
     except ConductBlockedError as blocked:
         session.rollback()
@@ -702,6 +832,7 @@ def compose(
             request,
             user,
             person,
+            session=session,
             values=values,
             findings=blocked.findings,
             error=blocked.message,
@@ -710,6 +841,21 @@ def compose(
     except InputError as refused:
         session.rollback()
         return _compose_page(
-            request, user, person, values=values, error=refused.message, status_code=422
+            request,
+            user,
+            person,
+            session=session,
+            values=values,
+            error=refused.message,
+            status_code=422,
+        )
+    if warnings:
+        return _compose_page(
+            request,
+            user,
+            person,
+            session=session,
+            saved=post,
+            cap_warnings=_cap_words(web.policy, warnings),
         )
     return RedirectResponse(f"/drafts/{post.id}", status_code=303)
