@@ -133,6 +133,7 @@ def demo(
     ):
         pipeline = runtime.pipeline()
         _create_demo_users(runtime, password)
+        _plan_demo_week(runtime, opening)
         web_settings = _web_settings(settings, host)
         # The simulated day runs from ``opening``: a working hour, whenever the demo starts.
         start = opening + (now_utc() - real_opening) - timedelta(hours=skip_to)
@@ -184,6 +185,14 @@ def _create_demo_users(runtime: Runtime, password: str) -> None:
             )
             table.add_row(person.email, person.department, str(person.role))
     err.print(table)
+
+
+def _plan_demo_week(runtime: Runtime, now: datetime) -> None:
+    from townhall.cli.demo_plan import seed_week
+
+    with runtime.sessions() as session, session.begin():
+        lines = seed_week(session, runtime.policy, MASTODON_CHANNEL, now)
+    err.print("On the calendar (/calendar): " + "; ".join(line.strip() for line in lines))
 
 
 async def _run_demo(
