@@ -120,6 +120,9 @@ class Chain(PolicyModel):
     direct: Direct | None = None
     cooldown: bool = False
     """Approvals wait for the crisis room's cool-down (no knee-jerk replies)."""
+    reapprove_on_move: bool = True
+    """Moving an approved post to another time sends it back to the chain's first step,
+    unless whoever moves it may publish directly."""
 
     @property
     def label(self) -> str:
