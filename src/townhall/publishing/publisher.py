@@ -198,14 +198,18 @@ class OutboxPublisher:
 
     def _housekeeping(self, summary: RunSummary) -> None:
         """Drafts past their time expire; takeover shifts that start or end are announced
-        (the announcements then go out in this same pass)."""
-        from townhall.publishing import takeovers  # deferred: takeovers imports drafts
+        (the announcements then go out in this same pass); recurring slots write their drafts
+        ahead (once an hour)."""
+        from townhall.publishing import recurring, takeovers  # deferred: they import drafts
 
         now, policy = self._clock(), self._policy()
         with self._sessions() as session, session.begin():
             summary.expired += len(expire(session, now))
             takeovers.sync_rota(session, policy, now)
             summary.announced += len(takeovers.hand_over(session, policy, now))
+        self._ahead = getattr(self, "_ahead", None) or recurring.HourlyPass()
+        with self._sessions() as session, session.begin():
+            self._ahead.run(session, policy, now)
 
     def _recover(self) -> None:
         now = self._clock()

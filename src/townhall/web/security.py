@@ -36,7 +36,11 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 """HSTS for one year, subdomains included; sent only on responses to HTTPS requests."""
 
 STATIC_PREFIX = "/static/"
-"""Files served as they are (CSS, JS, images): the only responses a cache may keep."""
+"""Files served as they are (CSS, JS, images): cacheable by anyone."""
+
+OWN_CACHE_PREFIXES = ("/feeds/",)
+"""Responses that say their own ``Cache-Control`` (calendar feeds: ``private``, polled by
+calendar apps); they get ``no-store`` only when they say nothing."""
 
 UNTRUSTED_HOST_MESSAGE = (
     "Bad request: this server does not answer to the host name in the request's Host header. "
@@ -56,7 +60,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        dynamic = not str(scope.get("path", "")).startswith(STATIC_PREFIX)
+        path = str(scope.get("path", ""))
+        dynamic = not path.startswith(STATIC_PREFIX)
+        own_cache = path.startswith(OWN_CACHE_PREFIXES)
         https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
@@ -64,7 +70,9 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
                     if name == "Cache-Control":
-                        if dynamic:  # whatever a route said: only static files are cacheable
+                        if own_cache:
+                            headers.setdefault(name, value)
+                        elif dynamic:  # whatever a route said: only static files are cacheable
                             headers[name] = value
                     else:
                         headers.setdefault(name, value)
