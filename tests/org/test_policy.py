@@ -161,10 +161,10 @@ def test_acme_data_has_no_cross_field_problems() -> None:
 
 def test_emails_are_unique_ignoring_case() -> None:
     data = acme_data()
-    data["people"][1]["email"] = data["people"][0]["email"].upper()
+    data["people"][2]["email"] = data["people"][0]["email"].upper()
     assert policy_problems(data) == [
         (
-            ("people", 1, "email"),
+            ("people", 2, "email"),
             "duplicate e-mail (case-insensitive) 'MAYA.PATEL@ACME.EXAMPLE' (first at people[0])",
         ),
     ]
