@@ -15,6 +15,7 @@ from townhall.cli import db as db_cmd
 from townhall.cli import dead_letters as dead_cmd
 from townhall.cli import evaluate as eval_cmd
 from townhall.cli import ingest as ingest_cmd
+from townhall.cli import insights as insights_cmd
 from townhall.cli import listen as listen_cmd
 from townhall.cli import model as model_cmd
 from townhall.cli import plans as plans_cmd
@@ -74,6 +75,8 @@ app.command("route")(route_cmd.route)
 app.command("simulate")(simulate_cmd.simulate)
 app.command("demo")(serve_cmd.demo)
 app.command("serve")(serve_cmd.serve)
+app.command("digest")(insights_cmd.digest)
+app.command("agenda")(insights_cmd.agenda)
 
 
 def main() -> None:

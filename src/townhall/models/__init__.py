@@ -11,6 +11,14 @@ from townhall.models.crisis import (
     CrisisStatus,
 )
 from townhall.models.dead_letter import DeadLetter
+from townhall.models.insight import (
+    CardReceipt,
+    CardStatus,
+    Influencer,
+    InfluencerNote,
+    InsightCard,
+    RelationshipStage,
+)
 from townhall.models.item import Item, ItemStatus, Note, SlaBreach
 from townhall.models.outbox import (
     Decision,
@@ -48,6 +56,8 @@ __all__ = [
     "CalendarFeed",
     "Campaign",
     "CampaignSpend",
+    "CardReceipt",
+    "CardStatus",
     "ChannelHealth",
     "ChannelState",
     "ChecklistEntry",
@@ -58,6 +68,9 @@ __all__ = [
     "Decision",
     "DeliveryStatus",
     "FeedScope",
+    "Influencer",
+    "InfluencerNote",
+    "InsightCard",
     "Item",
     "ItemStatus",
     "LoginAttempts",
@@ -74,6 +87,7 @@ __all__ = [
     "PlannedEntry",
     "PlannedKind",
     "PostRecord",
+    "RelationshipStage",
     "Role",
     "SessionEnd",
     "SlaBreach",

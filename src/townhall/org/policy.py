@@ -35,6 +35,7 @@ from townhall.org.fields import (
     strings_of,
     unique_ids,
 )
+from townhall.org.insights import InsightsPolicy, insights_problems
 from townhall.org.permissions import (
     Action,
     Actor,
@@ -238,6 +239,8 @@ class Policy(PolicyModel):
     takeovers: TakeoverPolicy = TakeoverPolicy()
     planning: Planning = Planning()
     """Categories, frequency caps and recurring slots of the calendar."""
+    insights: InsightsPolicy = InsightsPolicy()
+    """When each department's weekly digest goes out."""
     roles: list[RoleDefinition] = []
     """Roles and what they grant per department and channel (built-in ones when absent)."""
 
@@ -435,6 +438,11 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         data,
         emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
         channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
+    )
+    problems += insights_problems(
+        data,
+        departments=known,
+        emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
     )
     problems += role_problems(data)
     problems += mapping_problems(data)

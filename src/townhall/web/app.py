@@ -25,11 +25,13 @@ from townhall.publishing.publisher import OutboxPublisher
 from townhall.web import (
     account,
     admin,
+    agenda,
     api,
     audit_log,
     auth,
     calendar,
     campaigns,
+    cards,
     channels,
     crisis,
     dead_letters,
@@ -37,6 +39,8 @@ from townhall.web import (
     feeds,
     health,
     inbox,
+    influencers,
+    insights,
     items,
     plans,
     takeovers,
@@ -235,6 +239,10 @@ def create_app(
     app.include_router(calendar.router)
     app.include_router(campaigns.router)
     app.include_router(plans.router)
+    app.include_router(insights.router)
+    app.include_router(cards.router)
+    app.include_router(influencers.router)
+    app.include_router(agenda.router)
     app.include_router(audit_log.router)
     app.include_router(account.router)
     app.include_router(webhooks.router)
