@@ -24,6 +24,7 @@ class PostRecord(Base):
         Index("ix_posts_reshare_of", "reshare_of"),
         Index("ix_posts_reply_to", "reply_to"),
         Index("ix_posts_intent_sentiment", "intent", "sentiment_label"),
+        Index("ix_posts_author_handle_created_at", "author_handle", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
