@@ -13,6 +13,7 @@ import anyio
 from fastapi import FastAPI
 
 from townhall.cases.tasks import QueuePass, work_queues
+from townhall.insights.tasks import DigestSender
 from townhall.radar import tasks as radar_tasks
 from townhall.radar.notify import Notifier
 from townhall.web.context import WebState
@@ -28,6 +29,7 @@ class Deliverer:
     def __init__(self) -> None:
         self._version = -1
         self._notifier: Notifier | None = None
+        self._digests: DigestSender | None = None
 
     def notifier(self, web: WebState) -> Notifier | None:
         """The notifier for the policy in force (None without an ``alerts:`` section)."""
@@ -42,7 +44,14 @@ class Deliverer:
         return self._notifier
 
     def run(self, web: WebState) -> int:
-        """Send what is pending; how many alerts were sent (or marked as not to be sent)."""
+        """Send what is pending; how many alerts were sent (or marked as not to be sent).
+        First the weekly digests due, over the alerts' SMTP server (cheap when none is due)."""
+        if self._digests is None:
+            self._digests = DigestSender.from_settings(web.settings)
+        try:
+            self._digests.run(web.sessions, web.policy, web.clock)
+        except Exception:  # a digest must never hold up the alerts
+            log.exception("sending the weekly digests failed")
         with web.sessions() as session, session.begin():
             todo = radar_tasks.pending(session, web.policy, web.clock())
         notifier = self.notifier(web)
