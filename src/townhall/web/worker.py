@@ -13,6 +13,7 @@ import anyio
 from fastapi import FastAPI
 
 from townhall.cases.tasks import QueuePass, work_queues
+from townhall.insights.proposals import HourlyProposals
 from townhall.insights.tasks import DigestSender
 from townhall.radar import tasks as radar_tasks
 from townhall.radar.notify import Notifier
@@ -30,6 +31,7 @@ class Deliverer:
         self._version = -1
         self._notifier: Notifier | None = None
         self._digests: DigestSender | None = None
+        self._proposals = HourlyProposals()
 
     def notifier(self, web: WebState) -> Notifier | None:
         """The notifier for the policy in force (None without an ``alerts:`` section)."""
@@ -45,13 +47,19 @@ class Deliverer:
 
     def run(self, web: WebState) -> int:
         """Send what is pending; how many alerts were sent (or marked as not to be sent).
-        First the weekly digests due, over the alerts' SMTP server (cheap when none is due)."""
+        First the weekly digests due, over the alerts' SMTP server (cheap when none is due),
+        and the insight cards the data suggests (once an hour)."""
         if self._digests is None:
             self._digests = DigestSender.from_settings(web.settings)
         try:
             self._digests.run(web.sessions, web.policy, web.clock)
         except Exception:  # a digest must never hold up the alerts
             log.exception("sending the weekly digests failed")
+        try:  # insight cards proposed from the data, once an hour
+            with web.sessions() as session, session.begin():
+                self._proposals.run(session, web.policy, web.clock())
+        except Exception:
+            log.exception("proposing insight cards failed")
         with web.sessions() as session, session.begin():
             todo = radar_tasks.pending(session, web.policy, web.clock())
         notifier = self.notifier(web)
