@@ -61,6 +61,7 @@ def teams_page(request: Request, session: DbSession, user: CurrentUser) -> Respo
         "me": me,
         "timezone": state(request).policy.department_timezone(user.department),
         "window_days": BREACH_WINDOW.days,
+        "role_title": policy.permissions.role_title,
     }
     return web.templates.TemplateResponse(request, "teams.html", context)
 
