@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from townhall.publishing.utm import links, tag
+from townhall.publishing.utm import links, tag, tag_link
 
 UTM = "utm_source=mastodon&utm_medium=social&utm_campaign=airfry-5-launch"
 
@@ -133,3 +133,12 @@ def test_every_link_carries_each_parameter_exactly_once(text: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_characters="hH"), max_size=40))
 def test_a_text_without_links_comes_back_unchanged(text: str) -> None:
     assert tagged(text) == text
+
+
+def test_a_question_mark_ending_a_value_is_not_the_query_separator() -> None:
+    # Found by hypothesis: "?" at the end of "a=1?" is part of the value, so the tags follow "&".
+    once = tag_link("http://shop.acme.example:8080/p?a=1?#", source="mastodon", campaign="c")
+    assert once == (
+        "http://shop.acme.example:8080/p?a=1?&utm_source=mastodon&utm_medium=social&utm_campaign=c#"
+    )
+    assert tag_link(once, source="mastodon", campaign="c") == once

@@ -74,7 +74,7 @@ def tag_link(link: str, *, source: str, medium: str = "social", campaign: str) -
     added = urlencode(missing)
     if "?" not in address:
         address += "?" + added
-    elif address.endswith(("?", "&")):
+    elif not query or address.endswith("&"):  # "p?" or "p?a=1&"; but "p?a=1?" ends a value
         address += added
     else:
         address += "&" + added
