@@ -14,15 +14,13 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townhall.cli.common import err
+from townhall.cli.common import acting_user, err, fail, shown
 from townhall.cli.runtime import open_runtime
 from townhall.errors import TownhallError
-from townhall.models import Campaign, Role, User
+from townhall.models import Campaign
 from townhall.org.policy import Policy
 from townhall.posts import now_utc, terminal_safe
 from townhall.publishing import campaigns, localtime
@@ -36,33 +34,6 @@ AsOption = Annotated[
 ]
 
 
-def _shown(text: str) -> str:
-    """Text someone typed, safe to print (no control characters, no rich markup)."""
-    return escape(terminal_safe(text))
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/] {_shown(message)}")
-    return typer.Exit(code)
-
-
-def _actor(session: Session, email: str | None) -> User:
-    """The person acting: ``--as``, else the operator (the oldest active admin login)."""
-    if email is not None:
-        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-        if user is None or not user.active:
-            raise _fail(f"--as: no active login {email!r} (see townhall users list)", 2)
-        return user
-    admin = session.scalar(
-        select(User)
-        .where(User.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.created_at, User.id)
-    )
-    if admin is None:
-        raise _fail("--as: there is no active admin to act as the operator: name a login", 2)
-    return admin
-
-
 def _moment(option: str, value: str, policy: Policy, *, end: bool = False) -> datetime:
     """An ISO date or time, local to the company's zone unless it names an offset (UTC)."""
     where = localtime.zone(policy.timezone)
@@ -73,7 +44,7 @@ def _moment(option: str, value: str, policy: Policy, *, end: bool = False) -> da
             return localtime.at_local(day + timedelta(days=1 if end else 0), time(0), where)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"{option}: not a date or time: {value!r} (e.g. 2026-12-01)", 2) from None
+        raise fail(f"{option}: not a date or time: {value!r} (e.g. 2026-12-01)", 2) from None
     if moment.tzinfo is None:
         return localtime.at_local(moment.date(), moment.time(), where)
     return moment.astimezone(UTC)
@@ -159,12 +130,12 @@ def create(
                     currency=currency,
                     paid=paid,
                     category=category,
-                    actor=_actor(session, as_),
+                    actor=acting_user(session, as_),
                     now=now_utc(),
                 )
                 row = _row(session, loaded, campaign)
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         typer.echo(orjson.dumps(row).decode())
 
 
@@ -191,8 +162,8 @@ def list_campaigns(
             assert campaign is not None
             table.add_row(
                 row["slug"],
-                _shown(row["name"]),
-                _shown(_department_name(runtime.policy, row["department"])),
+                shown(row["name"]),
+                shown(_department_name(runtime.policy, row["department"])),
                 f"{_day(runtime.policy, campaign.starts_at)} – "
                 f"{_day(runtime.policy, campaign.ends_at)}",
                 row["state"],
@@ -236,7 +207,7 @@ def show(
         try:
             campaign = campaigns.by_slug(session, slug)
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         got = campaigns.summary(session, loaded, campaign, now_utc())
         money = campaign.currency
         data = {
@@ -295,7 +266,7 @@ def spend(
     try:
         day = date.fromisoformat(on.strip())
     except ValueError:
-        raise _fail(f"--on: not a date: {on!r} (e.g. 2026-12-01)", 2) from None
+        raise fail(f"--on: not a date: {on!r} (e.g. 2026-12-01)", 2) from None
     with open_runtime(policy) as runtime:
         try:
             cents = campaigns.parse_money("amount", amount)
@@ -308,7 +279,7 @@ def spend(
                     amount_cents=cents,
                     spent_on=day,
                     note=note,
-                    actor=_actor(session, as_),
+                    actor=acting_user(session, as_),
                     now=now_utc(),
                 )
                 row: dict[str, Any] = {
@@ -321,10 +292,10 @@ def spend(
                     "currency": campaign.currency,
                 }
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         typer.echo(orjson.dumps(row).decode())
         err.print(
-            f"Recorded {campaigns.format_money(cents, row['currency'])} on {_shown(slug)}: "
+            f"Recorded {campaigns.format_money(cents, row['currency'])} on {shown(slug)}: "
             f"{campaigns.format_money(row['spent_cents'], row['currency'])} spent of "
             f"{campaigns.format_money(row['budget_cents'], row['currency'])}."
         )

@@ -21,9 +21,12 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from townhall.connectors.jsonl.connector import JsonlConnector
 from townhall.errors import ConfigError, PostFormatError
+from townhall.models import Role, User
 from townhall.posts import MAX_FUTURE_SECONDS, Post, terminal_safe
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -64,6 +67,35 @@ def fail_config(exc: ConfigError) -> typer.Exit:
     for line in exc.message.splitlines():
         err.print(f"[red]error:[/] {escape(line)}")
     return typer.Exit(1)
+
+
+def shown(text: str) -> str:
+    """Text someone typed, safe to print (no control characters, no rich markup)."""
+    return escape(terminal_safe(text))
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error on stderr and return the exit (``raise fail(...)``)."""
+    err.print(f"[red]error:[/] {shown(message)}")
+    return typer.Exit(code)
+
+
+def acting_user(session: Session, email: str | None) -> User:
+    """The person a command acts as: ``--as``, else the operator (the oldest active admin
+    login); exits 2 when there is none."""
+    if email is not None:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None or not user.active:
+            raise fail(f"--as: no active login {email!r} (see townhall users list)", 2)
+        return user
+    admin = session.scalar(
+        select(User)
+        .where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.created_at, User.id)
+    )
+    if admin is None:
+        raise fail("--as: there is no active admin to act as the operator: name a login", 2)
+    return admin
 
 
 class PostBatches:

@@ -15,15 +15,13 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from townhall.cli.common import err
+from townhall.cli.common import acting_user, err, fail, shown
 from townhall.cli.runtime import open_runtime
 from townhall.errors import TownhallError
-from townhall.models import CommunicationPlan, OutboxPost, PlannedEntry, PlanStep, Role, User
+from townhall.models import CommunicationPlan, OutboxPost, PlannedEntry, PlanStep, User
 from townhall.org.policy import Policy
 from townhall.posts import now_utc, terminal_safe
 from townhall.publishing import localtime, planned, plans
@@ -42,35 +40,10 @@ StepId = Annotated[int, typer.Argument(metavar="STEP", help="The step's id (plan
 
 
 # -- shared ------------------------------------------------------------------------------------
-def _shown(text: str) -> str:
-    """Text someone typed, safe to print (no control characters, no rich markup)."""
-    return escape(terminal_safe(text))
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/] {_shown(message)}")
-    return typer.Exit(code)
 
 
 def _out(data: object) -> None:
     typer.echo(orjson.dumps(data).decode())
-
-
-def _actor(session: Session, email: str | None) -> User:
-    """The person acting: ``--as``, else the operator (the oldest active admin login)."""
-    if email is not None:
-        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-        if user is None or not user.active:
-            raise _fail(f"--as: no active login {email!r} (see townhall users list)", 2)
-        return user
-    admin = session.scalar(
-        select(User)
-        .where(User.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.created_at, User.id)
-    )
-    if admin is None:
-        raise _fail("--as: there is no active admin to act as the operator: name a login", 2)
-    return admin
 
 
 def _moment(option: str, value: str, policy: Policy) -> datetime:
@@ -78,7 +51,7 @@ def _moment(option: str, value: str, policy: Policy) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"{option}: not a time: {value!r} (e.g. 2026-12-10T08:00)", 2) from None
+        raise fail(f"{option}: not a time: {value!r} (e.g. 2026-12-10T08:00)", 2) from None
     if moment.tzinfo is None:
         return localtime.at_local(moment.date(), moment.time(), localtime.zone(policy.timezone))
     return moment.astimezone(UTC)
@@ -166,12 +139,12 @@ def create(
                     department=department,
                     description=description,
                     campaign_id=campaign,
-                    actor=_actor(session, as_),
+                    actor=acting_user(session, as_),
                     now=now_utc(),
                 )
                 row = _plan_row(plan, {})
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     _out(row)
 
 
@@ -195,9 +168,9 @@ def list_plans(as_json: JsonOption = False, policy: PolicyOption = None) -> None
             upcoming = plans.progress(plan, _posts).next_step
             table.add_row(
                 str(row["id"]),
-                _shown(row["name"]),
+                shown(row["name"]),
                 row["purpose"],
-                _shown(_department_name(loaded, row["department"])),
+                shown(_department_name(loaded, row["department"])),
                 _local(loaded, upcoming.due_at) if upcoming else "—",
                 f"{row['done']}/{row['steps']}",
                 row["status"],
@@ -217,7 +190,7 @@ def show(
         try:
             plan = plans.get(session, plan_id)
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         posts = plans.drafts_of(session, plan.steps)
         if as_json:
             _out({**_plan_row(plan, posts), "steps": [_step_row(s, posts) for s in plan.steps]})
@@ -243,10 +216,10 @@ def show(
             table.add_row(
                 str(step.id),
                 str(step.position),
-                _shown(step.title),
+                shown(step.title),
                 _local(loaded, step.due_at),
                 step.channel or "off Townhall",
-                _shown(owner),
+                shown(owner),
                 state,
             )
         typer.echo(_render(table))
@@ -282,7 +255,7 @@ def add_step(
                         select(User).where(func.lower(User.email) == owner.strip().lower())
                     )
                     if person is None:
-                        raise _fail(f"--owner: no login {owner!r}", 2)
+                        raise fail(f"--owner: no login {owner!r}", 2)
                 step = plans.add_step(
                     session,
                     runtime.policy,
@@ -294,12 +267,12 @@ def add_step(
                     owner=person,
                     due_at=due_at,
                     statement=statement,
-                    actor=_actor(session, as_),
+                    actor=acting_user(session, as_),
                     now=now_utc(),
                 )
                 row = _step_row(step, {})
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     _out(row)
 
 
@@ -312,7 +285,7 @@ def write(step_id: StepId, as_: AsOption = None, policy: PolicyOption = None) ->
             with runtime.sessions() as session, session.begin():
                 step = plans.get_step(session, step_id)
                 post = plans.write_draft(
-                    session, runtime.policy, step, actor=_actor(session, as_), now=now_utc()
+                    session, runtime.policy, step, actor=acting_user(session, as_), now=now_utc()
                 )
                 row = {
                     "step": step.id,
@@ -321,7 +294,7 @@ def write(step_id: StepId, as_: AsOption = None, policy: PolicyOption = None) ->
                     "chain": post.chain,
                 }
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     _out(row)
 
 
@@ -333,11 +306,11 @@ def done(step_id: StepId, as_: AsOption = None, policy: PolicyOption = None) -> 
             with runtime.sessions() as session, session.begin():
                 step = plans.get_step(session, step_id)
                 plans.mark_done(
-                    session, runtime.policy, step, actor=_actor(session, as_), now=now_utc()
+                    session, runtime.policy, step, actor=acting_user(session, as_), now=now_utc()
                 )
                 row = {"step": step.id, "state": "done", "plan_status": str(step.plan.status)}
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     _out(row)
 
 
@@ -393,12 +366,12 @@ def add_entry(
                     ends_at=ends_at,
                     notes=notes,
                     campaign_id=campaign,
-                    actor=_actor(session, as_),
+                    actor=acting_user(session, as_),
                     now=now_utc(),
                 )
                 row = _entry_row(entry)
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     _out(row)
 
 
@@ -432,8 +405,8 @@ def list_entries(
                 str(entry.id),
                 _local(loaded, entry.starts_at),
                 planned.KIND_LABELS[entry.kind],
-                _shown(entry.title),
-                _shown(_department_name(loaded, entry.department)),
+                shown(entry.title),
+                shown(_department_name(loaded, entry.department)),
                 entry.category or "—",
                 "cancelled" if entry.cancelled_at else "planned",
             )
@@ -452,9 +425,9 @@ def cancel_entry(
             with runtime.sessions() as session, session.begin():
                 entry = planned.get(session, entry_id)
                 planned.cancel(
-                    session, runtime.policy, entry, actor=_actor(session, as_), now=now_utc()
+                    session, runtime.policy, entry, actor=acting_user(session, as_), now=now_utc()
                 )
                 row = _entry_row(entry)
         except TownhallError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     _out(row)
