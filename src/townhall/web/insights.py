@@ -91,7 +91,9 @@ def filters_of(
     policy, now = web.policy, web.clock()
     where = localtime.zone(policy.person_timezone(user.email))
     today = localtime.local(now, where).date()
-    preset = int(days) if days and days.isdigit() and int(days) in periods.PRESETS else None
+    # Only the presets' own ASCII digits: str.isdigit() is true for "²", which int() refuses.
+    presets = {str(p): p for p in periods.PRESETS}
+    preset = presets.get(days or "")
     if preset:
         period = periods.last_days(today, preset, where)
     else:

@@ -226,7 +226,7 @@ def _answer(status: int, detail: str, **more: Any) -> JSONResponse:
 async def _read_body(request: Request, limit: int) -> bytes | None:
     """The raw body, or None once it passes ``limit`` bytes (the rest is not read)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
     size = 0

@@ -77,7 +77,7 @@ def _id_key(value: str) -> tuple[int, str]:
 
 
 def _newest(ids: list[str], current: str | None) -> str | None:
-    valid = [i for i in ids if isinstance(i, str) and i.isdigit()]
+    valid = [i for i in ids if isinstance(i, str) and i.isascii() and i.isdigit()]
     if current is not None:
         valid.append(current)
     return max(valid, key=_id_key) if valid else None
@@ -151,7 +151,11 @@ class MastodonConnector:
     def _note_rate_limit(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         remaining = response.headers.get("X-RateLimit-Remaining")
         reset = response.headers.get("X-RateLimit-Reset")
-        if remaining is not None and remaining.strip().lstrip("-").isdigit():
+        if (
+            remaining is not None
+            and remaining.isascii()
+            and remaining.strip().lstrip("-").isdigit()
+        ):
             self._remaining = int(remaining)
         if reset:
             self._reset = _parse_reset(reset)
@@ -536,7 +540,7 @@ def _parse_reset(value: str) -> datetime | None:
     """``X-RateLimit-Reset``: ISO 8601 (Mastodon) or Unix seconds (some other servers)."""
     text = value.strip()
     try:
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return datetime.fromtimestamp(int(text), UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
@@ -563,7 +567,7 @@ def _item_id(item: Any) -> str:
 
 
 def _bookmark(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.isdigit() else None
+    return value if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
 def _clean(cursor: Cursor) -> Cursor:

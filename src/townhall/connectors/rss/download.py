@@ -57,7 +57,7 @@ def retry_at(value: str | None, now: datetime) -> datetime | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return now + timedelta(seconds=int(value))
     try:
         when = parsedate_to_datetime(value)
@@ -90,7 +90,7 @@ def _status_error(response: httpx.Response, now: datetime) -> ChannelError:
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise ChannelRejectedError(
             f"the feed is {int(declared):,} bytes, over the {max_bytes:,}-byte limit"
         )
