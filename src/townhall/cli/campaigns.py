@@ -8,7 +8,7 @@ operator: the longest-standing active admin login.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,14 +40,14 @@ def _moment(option: str, value: str, policy: Policy, *, end: bool = False) -> da
     text = value.strip()
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
+            day = localtime.parse_day(text)
             return localtime.at_local(day + timedelta(days=1 if end else 0), time(0), where)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            return localtime.at_local(moment.date(), moment.time(), where)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise fail(f"{option}: not a date or time: {value!r} (e.g. 2026-12-01)", 2) from None
-    if moment.tzinfo is None:
-        return localtime.at_local(moment.date(), moment.time(), where)
-    return moment.astimezone(UTC)
 
 
 def _row(session: Session, policy: Policy, campaign: Campaign) -> dict[str, Any]:
@@ -264,9 +264,9 @@ def spend(
 ) -> None:
     """Record money spent on a campaign; prints the spend and the new total as one JSON line."""
     try:
-        day = date.fromisoformat(on.strip())
-    except ValueError:
-        raise fail(f"--on: not a date: {on!r} (e.g. 2026-12-01)", 2) from None
+        day = localtime.parse_day(on)
+    except ValueError as exc:
+        raise fail(f"--on: {exc} (e.g. 2026-12-01)", 2) from None
     with open_runtime(policy) as runtime:
         try:
             cents = campaigns.parse_money("amount", amount)

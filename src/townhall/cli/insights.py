@@ -10,7 +10,6 @@ and the schedule will not send that week's again; sent with ``--to`` it is recor
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from townhall.insights import render, tasks
 from townhall.insights.agenda import build_agenda, parse_since, period_start, until_of
 from townhall.insights.digest import IsoWeek, build_digest, last_complete_week
 from townhall.posts import now_utc, terminal_safe
+from townhall.publishing import localtime
 from townhall.radar.notify import SmtpServer
 
 OPERATOR = "cli"
@@ -137,9 +137,9 @@ def agenda(
         zone = runtime.policy.timezone
         if until is not None:
             try:
-                end = until_of(date.fromisoformat(until.strip()), runtime.policy.timezone)
-            except ValueError:
-                raise _fail(f"--until: not a date: {until!r} (e.g. 2026-11-27)", 2) from None
+                end = until_of(localtime.parse_day(until), runtime.policy.timezone)
+            except ValueError as exc:
+                raise _fail(f"--until: {exc} (e.g. 2026-11-27)", 2) from None
         with runtime.sessions() as session, session.begin():
             found = build_agenda(session, runtime.policy, period_start(end, span, zone), end, now)
         _print(render.agenda_markdown(runtime.policy, found))

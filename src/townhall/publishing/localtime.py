@@ -10,8 +10,30 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
+
+EARLIEST = date(1970, 1, 1)
+LATEST = date(9998, 12, 31)
+"""The days a date typed by a person may name: far enough from ``date.min`` and ``date.max``
+that a week, a month or a zone offset around it is still a date."""
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(text: str) -> date:
+    """``YYYY-MM-DD`` as a date between ``EARLIEST`` and ``LATEST``; ``ValueError`` with a
+    sentence a person can read otherwise."""
+    value = text.strip()
+    try:
+        day = date.fromisoformat(value) if _DAY.fullmatch(value) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValueError(f"not a date: {text[:32]!r} (expected YYYY-MM-DD)")
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"{day.isoformat()} is out of range ({EARLIEST.year} to {LATEST.year})")
+    return day
 
 
 def zone(name: str) -> ZoneInfo:

@@ -9,7 +9,6 @@ the page and the export read the same in every office.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,6 +19,7 @@ from townhall.insights import render
 from townhall.insights.agenda import Agenda, build_agenda, parse_since, period_start, until_of
 from townhall.org.permissions import Action
 from townhall.org.policy import Policy
+from townhall.publishing import localtime
 from townhall.web.access import allow
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
@@ -37,9 +37,9 @@ def _agenda(request: Request, session: DbSession, since: str, until: str) -> Age
     end = now
     if until.strip():
         try:
-            day = date.fromisoformat(until.strip())
-        except ValueError:
-            raise InputError(f"until: not a date: {until!r} (e.g. 2026-11-27)") from None
+            day = localtime.parse_day(until)
+        except ValueError as exc:
+            raise InputError(f"until: {exc}") from None
         end = until_of(day, web.policy.timezone)
     return build_agenda(session, web.policy, period_start(end, span, web.policy.timezone), end, now)
 

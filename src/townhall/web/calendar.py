@@ -77,7 +77,6 @@ KIND_BADGES = {
     EntryKind.TAKEOVER: "Takeover",
 }
 _CSS_ID = re.compile(r"[a-z][a-z0-9_-]{0,63}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -149,12 +148,10 @@ class Ask:
 
 
 def _parse_day(field: str, value: str) -> date:
-    if not _DATE.fullmatch(value.strip()):
-        raise FieldError(field, f"Not a date: {value!r} (expected YYYY-MM-DD).")
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise FieldError(field, f"Not a date: {value!r} (expected YYYY-MM-DD).") from None
+        return localtime.parse_day(value)
+    except ValueError as exc:
+        raise FieldError(field, f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
 
 
 def ask_of(params: Sequence[tuple[str, str]], today: date) -> Ask:

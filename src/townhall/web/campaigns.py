@@ -8,7 +8,7 @@ department. Times are shown and typed in the viewer's own zone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -487,9 +487,9 @@ def record_spend(
     campaign = campaigns.get(session, campaign_id)
     try:
         try:
-            day = date.fromisoformat(on.strip())
-        except ValueError:
-            raise FieldError("on", f"not a date: {on[:32]!r} (expected YYYY-MM-DD)") from None
+            day = localtime.parse_day(on)
+        except ValueError as exc:
+            raise FieldError("on", str(exc)) from None
         campaigns.record_spend(
             session,
             web.policy,

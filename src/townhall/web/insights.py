@@ -65,7 +65,7 @@ class Choice:
 
 def _date(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        return localtime.parse_day(value) if value else None
     except ValueError:
         return None
 
