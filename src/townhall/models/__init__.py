@@ -17,6 +17,7 @@ from townhall.models.insight import (
     Influencer,
     InfluencerNote,
     InsightCard,
+    KpiReading,
     RelationshipStage,
 )
 from townhall.models.item import Item, ItemStatus, Note, SlaBreach
@@ -73,6 +74,7 @@ __all__ = [
     "InsightCard",
     "Item",
     "ItemStatus",
+    "KpiReading",
     "LoginAttempts",
     "LoginSession",
     "Note",

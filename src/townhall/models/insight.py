@@ -119,3 +119,29 @@ class InfluencerNote(Base):
     at: Mapped[datetime]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class KpiReading(Base):
+    """A value of a key result measured outside Townhall (store-locator link clicks from the web
+    analytics, job-post reach from the network's own statistics), entered by a person.
+
+    Key results Townhall can count itself (negative share, first-reply time) are computed from
+    the posts and items, not stored.
+    """
+
+    __tablename__ = "kpi_readings"
+    __table_args__ = (Index("ix_kpi_readings_kpi_measured_on", "kpi", "measured_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi: Mapped[str] = mapped_column(String(64))
+    """The key result's id in the policy's ``objectives:``."""
+    value: Mapped[float]
+    country: Mapped[str | None] = mapped_column(String(2))
+    """The region the value is for (ISO 3166 alpha-2), when the key result is by region."""
+    measured_on: Mapped[datetime]
+    """The day (the start of it, in UTC) the value is for."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+    recorded_by: Mapped[User] = relationship(lazy="joined")

@@ -118,6 +118,8 @@ class OutboxPost(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     """A category of the policy's planning (``promotional``): frequency caps count by it."""
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    objective_id: Mapped[str | None] = mapped_column(String(64))
+    """The social objective the post serves (its campaign's unless it names its own)."""
     recurring: Mapped[str | None] = mapped_column(String(64))
     """The recurring slot (``planning.recurring`` id) that wrote this draft."""
     created_at: Mapped[datetime]

@@ -29,6 +29,8 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(200))
     department: Mapped[str] = mapped_column(String(64))
     objective: Mapped[str] = mapped_column(Text, default="")
+    objective_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The social objective (``objectives:`` in the policy) the campaign serves."""
     target_metric: Mapped[str] = mapped_column(String(100), default="")
     """What is measured (``replies``, ``positive_share``, ``link_clicks``...)."""
     target: Mapped[float | None]
