@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from townhall.cases import crisis, repository, service
+from townhall.cases.author_history import author_history
 from townhall.cases.schemas import MAX_NOTE_CHARS
 from townhall.cases.tasks import sla_times
 from townhall.connectors.base import Capability
@@ -20,7 +21,7 @@ from townhall.models import Item, ItemStatus, OutboxKind, User
 from townhall.org.permissions import Action, DepartmentScope
 from townhall.publishing import approvals, drafts
 from townhall.routing.sla import sla_view
-from townhall.web.access import PermitDep, allow, the_item
+from townhall.web.access import Permit, PermitDep, actor_of, allow, the_item
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.crisis import crisis_marker, people_names
@@ -121,6 +122,8 @@ def item_page_response(
     except KeyError:
         capabilities = frozenset()
     findings = findings_context(reply_text, reply_findings, checked=bool(reply_findings))
+    person = Permit(web.policy, user, actor_of(session, user, web.clock()))
+    author = author_history(session, item.post, item.id)
     context = {
         "user": user,
         "item": item,
@@ -128,6 +131,14 @@ def item_page_response(
         "thread": repository.thread_of(session, item.post),
         "notes": repository.notes_of(session, item.id),
         "history": repository.history_of(session, item.id),
+        "author": author,
+        "author_entries": [
+            (
+                entry,
+                entry.item_id is not None and person.sees(entry.department or "", entry.supporting),
+            )
+            for entry in author.entries
+        ],
         "people": repository.active_users(session, first_department=item.department),
         "actions": [
             (target.value, label)
