@@ -161,6 +161,28 @@ def test_paging_visits_every_item_once_in_each_order(
         assert seen[0] == 3
 
 
+@pytest.mark.parametrize("sort", ["triage", "due"])
+def test_an_item_that_moves_up_between_pages_is_not_shown_twice(
+    site: Any, logged_in: httpx.Client, monkeypatch: Any, sort: str
+) -> None:
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 2)
+    _feed_five(site)
+    page = logged_in.get("/inbox", params={"sort": sort}).text
+    first = _row_ids(page)
+    link = re.search(r'hx-get="/inbox/rows\?([^"]+)"', page)
+    assert link is not None and "after=" in link.group(1)
+    # One of the first page's items becomes the most pressing before "Load more": by position
+    # the next page would start one row later than it should and show a row again.
+    shown = first[-1]
+    _set(site, shown, priority="urgent", first_response_due_at=site.clock() - timedelta(days=9))
+    seen = list(first)
+    while link is not None:
+        page = logged_in.get("/inbox/rows?" + link.group(1).replace("&amp;", "&")).text
+        seen += _row_ids(page)
+        link = re.search(r'hx-get="/inbox/rows\?([^"]+)"', page)
+    assert len(seen) == len(set(seen)) == 5, seen
+
+
 def _bulk(client: httpx.Client, site: Any, **data: Any) -> httpx.Response:
     token = site.csrf_of(client.get("/inbox").text)
     return client.post("/inbox/bulk", data={**data, "csrf_token": token})

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, case, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from townhall.cases.schemas import PAGE_SIZE, InboxFilter, Thread
-from townhall.errors import NotFoundError
+from townhall.errors import InputError, NotFoundError
 from townhall.models import (
     AuditEvent,
     CrisisRoom,
@@ -106,22 +116,33 @@ def _due_at() -> ColumnElement[Any]:
     )
 
 
+_NO_DUE = datetime(1970, 1, 1, tzinfo=UTC)
+"""What an item without a running SLA clock compares as, after its "no due time" flag: row
+values cannot compare NULL."""
+
+
 def _order(sort: str) -> list[ColumnElement[Any]]:
-    """The ORDER BY of ``sort`` (one of ``SORTS``), ending on the id so the order is total."""
+    """The ORDER BY of ``sort`` (one of ``SORTS``), ending on the id so the order is total.
+    Every order but newest first is ascending in every key, so a page can start after a row
+    by comparing row values (``list_items``'s ``after_id``)."""
     due = _due_at()
-    due_first = [case((due.is_(None), 1), else_=0), due.asc()]
+    due_first = [
+        case((due.is_(None), 1), else_=0),
+        func.coalesce(due, literal(_NO_DUE, type_=Item.first_response_due_at.type)),
+    ]
+    item_id = Item.id.expression
     if sort == "oldest":
-        return [Item.id.asc()]
+        return [item_id]
     if sort == "due":
-        return [*due_first, Item.id.asc()]
+        return [*due_first, item_id]
     if sort == "triage":
         open_rooms = select(CrisisRoom.id).where(CrisisRoom.status != CrisisStatus.RESOLVED)
         return [
             case((Item.crisis_id.in_(open_rooms.scalar_subquery()), 0), else_=1),
             case(PRIORITY_RANK, value=Item.priority, else_=PRIORITY_RANK["normal"]),
             *due_first,
-            Item.created_at.asc(),
-            Item.id.asc(),
+            Item.created_at.expression,
+            item_id,
         ]
     return [Item.id.desc()]
 
@@ -156,6 +177,66 @@ def sort_key(item: Item, sort: str, open_rooms: frozenset[int] | set[int]) -> st
     return number(10**15 - 1 - item.id)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_LAST_TIME = (datetime(9999, 1, 1, tzinfo=UTC) - _EPOCH) // _MICRO
+_POSITION_FIELDS: dict[str, tuple[str, ...]] = {
+    "oldest": ("id",),
+    "due": ("flag", "time", "id"),
+    "triage": ("flag", "flag", "flag", "time", "time", "id"),
+}
+"""What each number of a position is, per order: a small flag or rank, a time (microseconds
+since 1970) or an id, in the order of ``_order``'s keys."""
+MAX_POSITION = 120
+"""The longest position string (six numbers and their dots)."""
+
+
+def position_of(item: Item, sort: str, open_rooms: frozenset[int] | set[int]) -> str:
+    """Where ``item`` stands in the order ``sort`` (not newest first), as ``list_items``'s
+    ``after`` reads it: its keys as integers joined by dots."""
+
+    def micros(value: datetime | None) -> int:
+        return (value - _EPOCH) // _MICRO if value is not None else 0
+
+    due = _due_of(item)
+    due_first = [1 if due is None else 0, micros(due)]
+    if sort == "oldest":
+        numbers = [item.id]
+    elif sort == "due":
+        numbers = [*due_first, item.id]
+    elif sort == "triage":
+        crisis = 0 if item.crisis_id is not None and item.crisis_id in open_rooms else 1
+        rank = PRIORITY_RANK.get(item.priority, PRIORITY_RANK["normal"])
+        numbers = [crisis, rank, *due_first, micros(item.created_at), item.id]
+    else:
+        raise ValueError(f"{sort!r} pages by id, not by position")
+    return ".".join(str(n) for n in numbers)
+
+
+def position_values(sort: str, text: str) -> list[Any]:
+    """The keys of a ``position_of`` string, typed as ``_order(sort)`` compares them;
+    ``InputError`` naming ``after`` for anything else."""
+    fields = _POSITION_FIELDS.get(sort)
+    parts = text.split(".")
+    if (
+        fields is None
+        or len(text) > MAX_POSITION
+        or len(parts) != len(fields)
+        or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts)
+    ):
+        raise InputError("after: not a position of this list (use the link of the last page)")
+    values: list[Any] = []
+    for kind, part in zip(fields, parts, strict=True):
+        number = int(part)
+        if kind == "time":
+            values.append(_EPOCH + min(number, _LAST_TIME) * _MICRO)
+        elif kind == "flag":
+            values.append(min(number, 9))
+        else:
+            values.append(min(number, 2**63 - 1))
+    return values
+
+
 def open_room_ids(session: Session) -> frozenset[int]:
     """The ids of the crisis rooms not resolved yet."""
     query = select(CrisisRoom.id).where(CrisisRoom.status != CrisisStatus.RESOLVED)
@@ -170,11 +251,14 @@ def list_items(
     before_id: int | None = None,
     sort: str = "newest",
     offset: int = 0,
+    after: str | None = None,
 ) -> list[Item]:
     """Matching items in the order ``sort`` names (see ``SORTS``; default newest first).
 
-    Newest first pages by keyset (``before_id``: older than that item); the other orders page
-    by ``offset``, which the inbox bounds.
+    Pages by keyset, so an item that changes between pages is neither repeated nor skipped
+    for that reason: newest first with ``before_id`` (older than that item), the other orders
+    with ``after`` (a ``position_of`` the last row shown: where it stood when it was shown,
+    not where it stands now). ``offset`` is kept for old links.
     """
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
@@ -183,7 +267,12 @@ def list_items(
     query = _filtered(select(Item.id), flt)
     if before_id is not None:
         query = query.where(Item.id < before_id)
-    query = query.order_by(*_order(sort)).limit(limit)
+    keys = _order(sort)
+    if after is not None and sort != "newest":
+        values = position_values(sort, after)
+        bound = [literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]
+        query = query.where(tuple_(*keys) > tuple_(*bound))
+    query = query.order_by(*keys).limit(limit)
     if offset:
         query = query.offset(offset)
     ids = list(session.scalars(query))

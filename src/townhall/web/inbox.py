@@ -56,7 +56,7 @@ DEFAULT_SORT = "triage"
 """Queues open in triage order: open crisis, priority, SLA due time, then age."""
 
 MAX_START = 5000
-"""Deepest row "Load more" reaches in the orders that page by position (not newest first)."""
+"""Deepest position an old "Load more" link (``start``) may ask for."""
 
 BULK_ACTIONS: dict[str, str] = {
     "assign_me": "Assign to me",
@@ -241,25 +241,34 @@ def home() -> Response:
     return RedirectResponse("/inbox", status_code=303)
 
 
-def _page(session: Session, view: InboxQuery, before: int | None, start: int) -> list[Item]:
-    """One page of the view: newest first pages by keyset (``before``), other orders by
-    position (``start``)."""
+def _page(
+    session: Session, view: InboxQuery, before: int | None, start: int, after: str | None = None
+) -> list[Item]:
+    """One page of the view, by keyset: newest first older than ``before``, the other orders
+    after the position ``after`` (``start``, a row number, still works for old links)."""
     if view.sort == "newest":
         return repository.list_items(session, view.filter, limit=PAGE_SIZE, before_id=before)
     return repository.list_items(
-        session, view.filter, limit=PAGE_SIZE, sort=view.sort, offset=start
+        session,
+        view.filter,
+        limit=PAGE_SIZE,
+        sort=view.sort,
+        offset=0 if after is not None else start,
+        after=after,
     )
 
 
-def _paging(view: InboxQuery, items: list[Item], start: int) -> dict[str, object]:
+def _paging(view: InboxQuery, items: list[Item], rooms: frozenset[int]) -> dict[str, object]:
     """What the "Load more" button of ``_rows.html`` needs: whether there is more, and the
     query string of the next page."""
     more = len(items) == PAGE_SIZE
     if view.sort == "newest":
         following = view.params(before=items[-1].id) if items else ""
     else:
-        following = view.params(start=start + len(items))
-        more = more and start + len(items) <= MAX_START
+        last = items[-1] if items else None
+        following = (
+            view.params(after=repository.position_of(last, view.sort, rooms)) if last else ""
+        )
     return {"more": more and bool(items), "next_page": following}
 
 
@@ -285,9 +294,10 @@ def inbox(
     the list. ``done`` and ``skipped`` report the bulk action that led here."""
     web = state(request)
     items = _page(session, view, None, 0)
+    rooms = repository.open_room_ids(session)
     context = {
-        **row_context(web, items, view.sort, repository.open_room_ids(session)),
-        **_paging(view, items, 0),
+        **row_context(web, items, view.sort, rooms),
+        **_paging(view, items, rooms),
         "view": view,
         "user": user,
         "count": repository.count_items(session, view.filter),
@@ -335,16 +345,17 @@ def more_rows(
     view: View,
     before: Annotated[IdNumber | None, Query()] = None,
     start: Start = 0,
+    after: Annotated[str | None, Query(max_length=repository.MAX_POSITION)] = None,
 ) -> Response:
     """The next page of rows, for "Load more": older than ``before`` when newest first,
-    else from position ``start``."""
+    else after the position ``after`` of the last row shown (or from row ``start``)."""
     web = state(request)
     start = _start(start)
-    items = _page(session, view, before, start)
+    items = _page(session, view, before, start, after)
     rooms = repository.open_room_ids(session)
     context = {
         **row_context(web, items, view.sort, rooms),
-        **_paging(view, items, start),
+        **_paging(view, items, rooms),
         "view": view,
     }
     return web.templates.TemplateResponse(request, "_rows.html", context)

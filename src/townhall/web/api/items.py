@@ -26,7 +26,9 @@ from townhall.web.api.schemas import (
     NoteOut,
     StatusIn,
     decode_cursor,
+    decode_position,
     encode_cursor,
+    encode_position,
 )
 from townhall.web.auth import DbSession
 from townhall.web.context import state
@@ -71,13 +73,16 @@ def list_items(
         rows = rows[:limit]
         following = encode_cursor("before", rows[-1].id) if more and rows else None
     else:
-        offset = decode_cursor(cursor, f"offset:{view.sort}") or 0
+        after = decode_position(cursor, view.sort)
         rows = repository.list_items(
-            session, view.filter, limit=limit + 1, sort=view.sort, offset=offset
+            session, view.filter, limit=limit + 1, sort=view.sort, after=after
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        following = encode_cursor(f"offset:{view.sort}", offset + limit) if more else None
+        following = None
+        if more and rows:
+            rooms = repository.open_room_ids(session)
+            following = encode_position(repository.position_of(rows[-1], view.sort, rooms))
     return ItemPage(items=[ItemOut.of(item) for item in rows], next_cursor=following)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from townhall.cases import repository
 from townhall.cases.schemas import MAX_NOTE_CHARS
 from townhall.errors import InputError
 from townhall.models import (
@@ -63,6 +64,36 @@ class In(BaseModel):
 def encode_cursor(kind: str, value: int) -> str:
     """An opaque cursor: ``kind`` ("after" an id, or "offset") and its number."""
     return base64.urlsafe_b64encode(orjson.dumps({"k": kind, "v": value})).decode().rstrip("=")
+
+
+def encode_position(position: str) -> str:
+    """An opaque cursor of a place in an order (``repository.position_of``)."""
+    return base64.urlsafe_b64encode(orjson.dumps({"k": "at", "p": position})).decode().rstrip("=")
+
+
+def decode_position(cursor: str | None, sort: str) -> str | None:
+    """The position in a cursor of ``encode_position`` (None without a cursor); ``InputError``
+    for a cursor this API did not give for this order."""
+    if not cursor:
+        return None
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        data = None
+    position = data.get("p") if isinstance(data, dict) and data.get("k") == "at" else None
+    if not isinstance(position, str):
+        raise InputError(
+            "cursor: not a cursor of this list; pass the next_cursor of the previous page "
+            "with the same filters and sort."
+        )
+    try:
+        repository.position_values(sort, position)
+    except InputError:
+        raise InputError(
+            "cursor: not a cursor of this list; pass the next_cursor of the previous page "
+            "with the same filters and sort."
+        ) from None
+    return position
 
 
 def decode_cursor(cursor: str | None, kind: str) -> int | None:
