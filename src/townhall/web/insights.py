@@ -15,7 +15,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import vl_convert
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from townhall.errors import NotFoundError
-from townhall.insights import dashboard, periods
+from townhall.insights import dashboard, periods, world_map
 from townhall.insights.charts import Chart
 from townhall.insights.metrics import Visibility
 from townhall.org.permissions import Action, Scope
@@ -121,6 +121,12 @@ def _panel(session: Session, ask: dashboard.Ask, name: str) -> Chart:
     return build(session, ask)
 
 
+def _exported(session: Session, ask: dashboard.Ask, name: str) -> dict[str, Any]:
+    """A panel's spec standing on its own: the map's country shapes inlined (the page loads
+    them by URL; vl-convert and a spec saved to disk cannot)."""
+    return world_map.inline_shapes(_panel(session, ask, name).spec)
+
+
 @router.get("", response_class=HTMLResponse, dependencies=[allow(Action.VIEW)])
 def insights_page(
     request: Request, session: DbSession, user: CurrentUser, filters: FiltersDep
@@ -149,8 +155,8 @@ def insights_page(
 
 @router.get("/chart/{name}.json", dependencies=[allow(Action.VIEW)])
 def chart_json(name: str, session: DbSession, filters: FiltersDep) -> Response:
-    """One chart's Vega-Lite spec."""
-    spec = _panel(session, filters[0], name).spec
+    """One chart's Vega-Lite spec (self-contained: data and shapes inlined)."""
+    spec = _exported(session, filters[0], name)
     return Response(json.dumps(spec), media_type="application/json")
 
 
@@ -165,16 +171,14 @@ def _download(name: str, choice: Choice, ext: str) -> dict[str, str]:
 @router.get("/chart/{name}.png", dependencies=[allow(Action.VIEW)])
 def chart_png(name: str, session: DbSession, filters: FiltersDep) -> Response:
     """One chart as a PNG image (rendered on the server, twice the pixels for sharpness)."""
-    chart = _panel(session, filters[0], name)
-    png = vl_convert.vegalite_to_png(chart.spec, scale=2)
+    png = vl_convert.vegalite_to_png(_exported(session, filters[0], name), scale=2)
     return Response(png, media_type="image/png", headers=_download(name, filters[1], "png"))
 
 
 @router.get("/chart/{name}.svg", dependencies=[allow(Action.VIEW)])
 def chart_svg(name: str, session: DbSession, filters: FiltersDep) -> Response:
     """One chart as an SVG image."""
-    chart = _panel(session, filters[0], name)
-    svg = vl_convert.vegalite_to_svg(chart.spec)
+    svg = vl_convert.vegalite_to_svg(_exported(session, filters[0], name))
     return Response(svg, media_type="image/svg+xml", headers=_download(name, filters[1], "svg"))
 
 
