@@ -35,3 +35,15 @@ def facts(**overrides: Any) -> RouteFacts:
 
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's Chromium, which the browser tests drive through Playwright."""
+
+TEST_PASSWORD = "correct horse battery"
+"""The password of the web tests' people (``tests/web/conftest.py`` creates them)."""
+
+
+def log_in_browser(page: Any, email: str = "sofia.rossi@acme.example") -> None:
+    """Log ``email`` in on a Playwright ``page`` of the live server, landing on the inbox."""
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/inbox**")

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from networks import TOKEN_ENV, mastodon_channel, policy_with
-from support import CHROMIUM
+from support import CHROMIUM, TEST_PASSWORD
 from townhall.cases.tasks import QueuePass
 from townhall.config import Settings
 from townhall.connectors.mastodon.standin import MastodonStandin
@@ -36,7 +36,7 @@ from townhall.web.server import make_server
 from townhall.web.worker import queue_tick
 
 ACME_POLICY = Path(__file__).resolve().parents[2] / "examples" / "acme" / "policy.yaml"
-PASSWORD = "correct horse battery"
+PASSWORD = TEST_PASSWORD
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

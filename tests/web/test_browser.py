@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from support import CHROMIUM
+from support import CHROMIUM, log_in_browser
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -22,11 +22,7 @@ pytestmark = [
 
 
 def _log_in(page: Any, email: str = "sofia.rossi@acme.example") -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/inbox")
+    log_in_browser(page, email)
 
 
 def test_triage_an_item_live(site: Any, page: Any) -> None:

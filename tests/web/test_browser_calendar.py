@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from support import CHROMIUM
+from support import CHROMIUM, log_in_browser
 from townhall.db import session_factory, transaction
 from townhall.models import Decision, OutboxPost, OutboxStatus, User
 from townhall.publishing import drafts
@@ -32,11 +32,7 @@ SOFIA = "sofia.rossi@acme.example"
 def _log_in(page: Any, email: str) -> None:
     # Tall enough for a whole month: a drag that has to scroll the page is not what we test.
     page.set_viewport_size({"width": 1280, "height": 1300})
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/inbox")
+    log_in_browser(page, email)
 
 
 def _draft(

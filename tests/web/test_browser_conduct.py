@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from support import CHROMIUM
+from support import CHROMIUM, TEST_PASSWORD, log_in_browser
 from townhall.channels.service import ChannelListener
 from townhall.config import Settings
 from townhall.connectors.mastodon.standin import MastodonStandin
@@ -31,7 +31,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian Chromium is not installed"),
 ]
 
-PASSWORD = "correct horse battery"
+PASSWORD = TEST_PASSWORD
 PHONE = "+44 20 7946 0958"
 BAD = f"So sorry Priya! Call me on {PHONE} and we will give you a full refund."
 FIXED = "So sorry Priya! Please send us a private message with your order and we will sort it out."
@@ -59,11 +59,7 @@ def screenshots(page: Any, name: str, tmp_path: Path) -> None:
 
 
 def log_in(page: Any, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/inbox**")
+    log_in_browser(page, email)
 
 
 def test_an_agent_fixes_what_the_code_of_conduct_finds_and_the_approver_lets_it_out(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from support import CHROMIUM
+from support import CHROMIUM, log_in_browser
 from townhall.db import session_factory, transaction
 from townhall.models import Item
 
@@ -23,11 +23,7 @@ pytestmark = [
 
 
 def _log_in(page: Any, email: str = "sofia.rossi@acme.example") -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/inbox")
+    log_in_browser(page, email)
 
 
 def _set(site: Any, item_id: int, **fields: Any) -> None:

@@ -18,6 +18,7 @@ from townhall.cli import ingest as ingest_cmd
 from townhall.cli import insights as insights_cmd
 from townhall.cli import listen as listen_cmd
 from townhall.cli import model as model_cmd
+from townhall.cli import objectives as objectives_cmd
 from townhall.cli import plans as plans_cmd
 from townhall.cli import policy as policy_cmd
 from townhall.cli import publish as publish_cmd
@@ -61,6 +62,9 @@ app.add_typer(
     plans_cmd.app,
     name="plans",
     help="PR communication plans, and the e-mail and search teams' planned entries.",
+)
+app.add_typer(
+    objectives_cmd.app, name="objectives", help="Goals, objectives and key results; readings."
 )
 app.add_typer(audit_cmd.app, name="audit", help="Verify that the audit log was not changed.")
 app.add_typer(secrets_cmd.app, name="secrets", help="Secrets stored encrypted: rotate the key.")

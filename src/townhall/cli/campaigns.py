@@ -63,6 +63,7 @@ def _row(session: Session, policy: Policy, campaign: Campaign) -> dict[str, Any]
         "channels": campaign.channels,
         "paid": campaign.paid,
         "category": campaign.category,
+        "objective_id": campaign.objective_id,
         "currency": campaign.currency,
         "budget_cents": campaign.budget_cents,
         "spent_cents": spent,
@@ -101,6 +102,10 @@ def create(
         str | None, typer.Option(help="Category its posts get (e.g. promotional).")
     ] = None,
     objective: Annotated[str, typer.Option(help="What the campaign is for.")] = "",
+    objective_id: Annotated[
+        str | None,
+        typer.Option("--objective-id", help="The policy objective it serves (e.g. store_visits)."),
+    ] = None,
     target_metric: Annotated[str, typer.Option(help="What is measured, e.g. replies.")] = "",
     target: Annotated[float | None, typer.Option(help="The target of the metric.")] = None,
     as_: AsOption = None,
@@ -130,6 +135,7 @@ def create(
                     currency=currency,
                     paid=paid,
                     category=category,
+                    objective_id=objective_id,
                     actor=acting_user(session, as_),
                     now=now_utc(),
                 )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townhall.cli.demo_objectives import seed_readings
 from townhall.models import PlannedKind, PlanPurpose, User
 from townhall.org.policy import Policy
 from townhall.publishing import campaigns, drafts, planned, plans
@@ -58,6 +59,7 @@ def seed_week(session: Session, policy: Policy, channel: str, now: datetime) -> 
         budget_cents=500_000,
         currency="EUR",
         category="promotional",
+        objective_id="store_visits" if policy.objectives.objective("store_visits") else None,
     )
     campaigns.record_spend(
         session,
@@ -161,6 +163,7 @@ def seed_week(session: Session, policy: Policy, channel: str, now: datetime) -> 
     )
     lines.append(f"newsletter on {_day(newsletter.starts_at, zone)}")
     lines.append(f"search page on {_day(landing.starts_at, zone)}")
+    lines += seed_readings(session, policy, maya, now)
     return lines
 
 

@@ -8,7 +8,7 @@ department they are in now. ``render`` turns a ``Digest`` into text, HTML and an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ from townhall.insights.figures import (
     item_figures,
     worst_breaches,
 )
+from townhall.insights.objective_report import ObjectiveLine, digest_lines
 from townhall.models import Item
 from townhall.org.policy import Policy
 from townhall.publishing import localtime
@@ -112,6 +113,8 @@ class Digest:
     cards: list[CardLine]
     cards_before: int
     generated_at: datetime
+    objectives: list[ObjectiveLine] = field(default_factory=list)
+    """The key results of the objectives it owns or counts in, at the week's end."""
 
     @property
     def subject(self) -> str:
@@ -158,4 +161,7 @@ def build_digest(
         cards=cards_published(session, start, end, department),
         cards_before=len(cards_published(session, before_start, start, department)),
         generated_at=now,
+        objectives=digest_lines(
+            session, policy, department, min(now, end - timedelta(microseconds=1))
+        ),
     )

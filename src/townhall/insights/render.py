@@ -170,6 +170,14 @@ def _context(policy: Policy, digest: Digest) -> dict[str, Any]:
             }
             for c in digest.cards
         ],
+        "objectives": [
+            {
+                "kpi": one_line(f"{o.objective}: {o.kpi}", 300),
+                "status": o.status,
+                "why": one_line(o.why, 300),
+            }
+            for o in digest.objectives
+        ],
     }
 
 
@@ -233,6 +241,13 @@ CARDS SHARED WITH {{ d.department_name|upper }} \
 {% else %}
   None this week.
 {% endfor %}
+{% if objectives %}
+
+OBJECTIVES
+{% for o in objectives %}
+  - {{ o.kpi }}: {{ o.why }}
+{% endfor %}
+{% endif %}
 
 -- Townhall
 """
@@ -287,6 +302,9 @@ risk {{ r.risk }}, opened {{ r.opened }}</li>
 {% if c.link %}<p>Data: {{ c.link }}</p>{% endif %}
 </div>
 {% else %}<p>None this week.</p>{% endfor %}
+{% if objectives %}<h2 style="font-size: 1.1em">Objectives</h2>
+<ul>{% for o in objectives %}<li><b>{{ o.kpi }}</b>: {{ o.why }}</li>
+{% endfor %}</ul>{% endif %}
 <p style="color: #667">Townhall</p>
 </body></html>
 """

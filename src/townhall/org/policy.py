@@ -36,6 +36,7 @@ from townhall.org.fields import (
     unique_ids,
 )
 from townhall.org.insights import InsightsPolicy, insights_problems
+from townhall.org.objectives import ObjectivesPolicy, objectives_problems
 from townhall.org.permissions import (
     Action,
     Actor,
@@ -46,6 +47,7 @@ from townhall.org.permissions import (
 )
 from townhall.org.planning import Planning, planning_problems
 from townhall.org.routing import Routing, routing_problems
+from townhall.org.saved_replies import SavedReply, saved_reply_problems
 from townhall.org.takeovers import TakeoverPolicy, takeover_problems
 from townhall.webhooks.incoming import mapping_problems
 
@@ -241,6 +243,10 @@ class Policy(PolicyModel):
     """Categories, frequency caps and recurring slots of the calendar."""
     insights: InsightsPolicy = InsightsPolicy()
     """When each department's weekly digest goes out."""
+    saved_replies: list[SavedReply] = []
+    """Each department's canned answers, by language."""
+    objectives: ObjectivesPolicy = ObjectivesPolicy()
+    """Company goals, the social objectives serving them and their key results."""
     roles: list[RoleDefinition] = []
     """Roles and what they grant per department and channel (built-in ones when absent)."""
 
@@ -443,6 +449,12 @@ def policy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         data,
         departments=known,
         emails={p["email"].lower() for _, p in people if isinstance(p.get("email"), str)},
+    )
+    problems += saved_reply_problems(data, departments=known)
+    problems += objectives_problems(
+        data,
+        departments=known,
+        channels={c["id"] for _, c in channels if isinstance(c.get("id"), str)},
     )
     problems += role_problems(data)
     problems += mapping_problems(data)

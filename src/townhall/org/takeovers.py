@@ -11,7 +11,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -49,10 +49,11 @@ def _aware(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
-def template_problem(template: str) -> str | None:
+def template_problem(template: str, placeholders: Iterable[str] = PLACEHOLDERS) -> str | None:
     """Why ``template`` cannot be filled in (an unknown placeholder, a format spec, a stray
     brace), or None when it can."""
-    known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+    allowed = list(placeholders)
+    known = ", ".join("{" + name + "}" for name in allowed)
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as exc:  # a single "{" or "}": write "{{" or "}}" for a literal brace
@@ -60,7 +61,7 @@ def template_problem(template: str) -> str | None:
     for _, field, spec, conversion in parts:
         if field is None:
             continue
-        if field not in PLACEHOLDERS:
+        if field not in allowed:
             shown = "{" + field + "}" if field else "{}"
             return f"unknown placeholder {shown} (known: {known})"
         if spec or conversion:

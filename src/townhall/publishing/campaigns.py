@@ -76,6 +76,8 @@ class CampaignFields:
     currency: str = "EUR"
     paid: bool = False
     category: str | None = None
+    objective_id: str | None = None
+    """The social objective (``objectives:`` in the policy) the campaign serves."""
 
 
 @dataclass
@@ -364,6 +366,12 @@ def _checked(
     if category is not None and policy.planning.category(category) is None:
         known = ", ".join(c.id for c in policy.planning.categories) or "none"
         raise InputError(f"category: unknown category {category!r} (the policy has {known})")
+    objective_id = (fields.objective_id or "").strip() or None
+    if objective_id is not None and policy.objectives.objective(objective_id) is None:
+        known = ", ".join(o.id for o in policy.objectives.objectives) or "none"
+        raise InputError(
+            f"objective_id: unknown objective {objective_id[:64]!r} (the policy has {known})"
+        )
     if fields.target is not None and not 0 <= fields.target < 1e15:
         raise InputError("target: a number of zero or more.")
     metric = fields.target_metric.strip()
@@ -379,6 +387,7 @@ def _checked(
         channels=tuple(channels),
         currency=currency,
         category=category,
+        objective_id=objective_id,
         target_metric=metric,
         objective=fields.objective.strip(),
     )
@@ -401,6 +410,7 @@ def _apply(campaign: Campaign, fields: CampaignFields) -> dict[str, Any]:
         "currency": fields.currency,
         "paid": fields.paid,
         "category": fields.category,
+        "objective_id": fields.objective_id,
     }
     for key, value in values.items():
         before = getattr(campaign, key, None)
@@ -435,6 +445,7 @@ def create(
     currency: str = "EUR",
     paid: bool = False,
     category: str | None = None,
+    objective_id: str | None = None,
 ) -> Campaign:
     """A new campaign (``department`` defaults to the lead of ``campaigns``); raises
     ``InputError`` naming the field, ``PermissionDeniedError`` unless ``actor`` may manage the
@@ -453,6 +464,7 @@ def create(
         currency=currency,
         paid=paid,
         category=category,
+        objective_id=objective_id,
     )
     clean = _checked(session, policy, fields, None)
     assert clean.department is not None

@@ -42,6 +42,7 @@ from townhall.web import (
     influencers,
     insights,
     items,
+    objectives,
     plans,
     takeovers,
     teams,
@@ -243,6 +244,7 @@ def create_app(
     app.include_router(cards.router)
     app.include_router(influencers.router)
     app.include_router(agenda.router)
+    app.include_router(objectives.router)
     app.include_router(audit_log.router)
     app.include_router(account.router)
     app.include_router(webhooks.router)

@@ -124,6 +124,7 @@ def _form_page(
         "departments": web.departments(),
         "channels": [c.id for c in policy.channels],
         "categories": policy.planning.categories,
+        "objectives": policy.objectives.goals,
     }
     return web.templates.TemplateResponse(
         request, "campaign_form.html", context, status_code=status_code
@@ -145,6 +146,7 @@ def _values_of(policy: Policy, user: User, campaign: Campaign) -> dict[str, Any]
         "currency": campaign.currency,
         "paid": campaign.paid,
         "category": campaign.category or "",
+        "objective_id": campaign.objective_id or "",
     }
 
 
@@ -164,6 +166,7 @@ async def _form_values(request: Request) -> dict[str, Any]:
         "budget",
         "currency",
         "category",
+        "objective_id",
     ):
         raw = form.get(key, "")
         values[key] = raw[:6_000] if isinstance(raw, str) else ""
@@ -203,6 +206,7 @@ def _fields(policy: Policy, user: User, values: Mapping[str, Any]) -> campaigns.
         currency=str(values["currency"]) or "EUR",
         paid=bool(values["paid"]),
         category=str(values["category"]) or None,
+        objective_id=str(values.get("objective_id", "")) or None,
     )
 
 
@@ -224,6 +228,7 @@ def new_form(request: Request, user: CurrentUser) -> Response:
         "currency": "EUR",
         "paid": False,
         "category": "",
+        "objective_id": "",
     }
     return _form_page(request, user, values=values)
 
@@ -258,6 +263,7 @@ def create(
             currency=fields.currency,
             paid=fields.paid,
             category=fields.category,
+            objective_id=fields.objective_id,
             actor=user,
             now=web.clock(),
         )
@@ -441,6 +447,9 @@ def campaign_page(
         "campaign": campaign,
         "summary": row["summary"],
         "category": category.label if category else "",
+        "objective": web.policy.objectives.objective(campaign.objective_id)
+        if campaign.objective_id
+        else None,
         "timeline": _timeline(policy, user, campaigns.posts_of(session, campaign)),
         "spend": spend,
         "timezone": _zone(policy, user),

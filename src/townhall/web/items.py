@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,9 @@ from townhall.connectors.base import Capability
 from townhall.connectors.registry import capabilities_of
 from townhall.errors import ConductBlockedError, InputError
 from townhall.models import Item, ItemStatus, OutboxKind, User
+from townhall.org import saved_replies
 from townhall.org.permissions import Action, DepartmentScope
+from townhall.org.policy import Policy
 from townhall.publishing import approvals, drafts
 from townhall.routing.sla import sla_view
 from townhall.web.access import Permit, PermitDep, actor_of, allow, the_item
@@ -109,8 +112,10 @@ def item_page_response(
     reply_findings: Sequence[Mapping[str, Any]] = (),
     reply_error: str = "",
     notice: str = "",
+    saved: str = "",
 ) -> Response:
-    """The item page; after a refused reply, with its text, findings and why (in place)."""
+    """The item page; after a refused reply, with its text, findings and why (in place);
+    with ``saved`` (a saved reply's id), that reply in the reply box."""
     web = state(request)
     item = repository.get_item(session, item_id)
     notice = notice or str(request.session.pop(FLASH_KEY, ""))
@@ -124,6 +129,9 @@ def item_page_response(
     findings = findings_context(reply_text, reply_findings, checked=bool(reply_findings))
     person = Permit(web.policy, user, actor_of(session, user, web.clock()))
     author = author_history(session, item.post, item.id)
+    canned = saved_for(web.policy, item, user, web.department_name(item.department))
+    if saved and not reply_text:
+        reply_text = next((one.text for one in canned if one.id == saved), "")
     context = {
         "user": user,
         "item": item,
@@ -169,6 +177,7 @@ def item_page_response(
         "reply_text": reply_text,
         "reply_kind": reply_kind,
         "reply_error": reply_error,
+        "saved_replies": canned,
         **findings,
     }
     return web.templates.TemplateResponse(request, "item.html", context, status_code=status_code)
@@ -176,10 +185,51 @@ def item_page_response(
 
 @router.get("/{item_id}", response_class=HTMLResponse, dependencies=[allow(Action.VIEW, the_item)])
 def item_page(
-    request: Request, item_id: IdNumber, session: DbSession, user: CurrentUser
+    request: Request,
+    item_id: IdNumber,
+    session: DbSession,
+    user: CurrentUser,
+    saved: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    """The item with its post, thread, notes, people to assign and audit history."""
-    return item_page_response(request, session, user, item_id)
+    """The item with its post, thread, notes, people to assign and audit history
+    (``?saved=ID`` puts that saved reply in the reply box)."""
+    return item_page_response(request, session, user, item_id, saved=saved)
+
+
+@dataclass(frozen=True)
+class Canned:
+    """A saved reply filled in for one item, in the conversation's language where it can be."""
+
+    id: str
+    name: str
+    department: str
+    language: str
+    text: str
+    other_language: bool
+    """The conversation is in a known language this saved reply is not written in."""
+
+
+def saved_for(policy: Policy, item: Item, user: User, department_name: str) -> list[Canned]:
+    """The saved replies of the item's department, then of the person's own, filled in."""
+    post = item.post
+    values = {
+        "first_name": saved_replies.first_name(post.author_name or "", post.author_handle),
+        "name": post.author_name or post.author_handle,
+        "agent": saved_replies.first_name(user.name, user.email),
+        "department": department_name,
+    }
+    departments = list(dict.fromkeys([item.department, user.department]))
+    found: list[Canned] = []
+    for department in departments:
+        for reply in saved_replies.for_department(policy.saved_replies, department):
+            spoken = post.language or post.lang
+            language = reply.language_for(spoken)
+            text = saved_replies.fill(reply, language, values)
+            other = (
+                bool(saved_replies.primary(spoken)) and saved_replies.primary(spoken) != language
+            )
+            found.append(Canned(reply.id, reply.name, department, language, text, other))
+    return found
 
 
 @router.post("/{item_id}/assign", dependencies=[*csrf, allow(Action.ASSIGN, the_item)])

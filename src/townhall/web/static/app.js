@@ -1,6 +1,7 @@
 // Townhall's only script of its own: show whether the live inbox stream is connected, keep a
 // composer's submit button in step with its live code of conduct check, open the menu at phone
-// width, and the inbox's row selection and keyboard shortcuts. Every page works without it.
+// width, the inbox's row selection and keyboard shortcuts, and saved replies put into the reply
+// box where the cursor is. Every page works without it.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -154,5 +155,31 @@
       default: return;
     }
     event.preventDefault();
+  });
+
+  // "Use it" puts the chosen saved reply into the reply box at the cursor (not on change: the
+  // arrow keys change a select). Without the script, the form reloads the page with it in the box. The box's live conduct check runs on it as on typing.
+  function useSaved(form) {
+    var select = form.querySelector("select[name=saved]");
+    var chosen = select && select.value ? document.getElementById("saved-reply-" + select.value) : null;
+    var box = document.getElementById("reply-text");
+    if (!chosen || !box) { return false; }
+    var text = chosen.content.textContent;
+    var start = box.selectionStart, end = box.selectionEnd;
+    if (!box.value.trim()) {
+      box.value = text;
+    } else {
+      var before = box.value.slice(0, start), after = box.value.slice(end);
+      var gap = before && !/\s$/.test(before) ? " " : "";
+      box.value = before + gap + text + after;
+    }
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+    select.value = "";
+    return true;
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-saved-replies]");
+    if (form && useSaved(form)) { event.preventDefault(); }
   });
 })();
