@@ -168,8 +168,8 @@ def amount(kpi: Kpi, value: float) -> str:
         if minutes < 60:
             return f"{value:.0f} min" if value >= 1 or value == 0 else f"{value:.1f} min"
         return f"{minutes // 60} h {minutes % 60:02d} min"
-    if float(value).is_integer():
-        return f"{int(value):,}"
+    if float(value).is_integer() or abs(value) >= 100:
+        return f"{round(value):,}"  # a decimal on thousands of clicks is noise
     return f"{value:,.1f}"
 
 
