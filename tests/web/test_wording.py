@@ -25,6 +25,7 @@ GRAMMAR = [
     re.compile(r"s's\b"),  # "Public relations's"
     re.compile(r"\b(?:pr|customer_service)'s\b"),  # a department id as a possessive
     re.compile(r"\ba (?=advocate\b)"),
+    re.compile(r"\b(?:customer_service|back_office)\b"),  # an id with "_" is never a word
 ]
 
 
@@ -66,6 +67,18 @@ def test_topic_names_possessives_and_articles(site: Any) -> None:
     assert (
         crisis.name_topics(policy, "most of them are about product:airfry_5")
         == "most of them are about ACME AirFry 5"
+    )
+    assert (
+        crisis.readable(policy, "so customer_service leads with it and back_office supporting")
+        == "so Customer service leads with IT and Back office supporting"
+    )
+    assert (
+        crisis.readable(policy, "13 of the 2 available in sales")
+        == "13 of the 2 available in Sales"
+    )
+    assert (
+        crisis.readable(policy, "it is about search, and it leads")
+        == "it is about search, and it leads"
     )
     assert crisis.possessive("Public relations") == "Public relations'"
     assert crisis.possessive("Grace") == "Grace's"

@@ -224,6 +224,35 @@ def name_topics(policy: Policy, text: str) -> str:
     return TOPIC_SLUG.sub(lambda m: topic_name(policy, m.group(0)), text)
 
 
+def name_departments(policy: Policy, text: str) -> str:
+    """``text`` with the department ids that routing and assignment write into their reasons
+    ("so customer_service leads with back_office supporting", "3 available in sales",
+    "nobody in hr has a login") put as names. Only in those places: ``it`` or ``search`` elsewhere
+    in a sentence are words, not departments."""
+    names = {d.id: d.name for d in policy.departments}
+    one = "|".join(re.escape(d) for d in sorted(names, key=len, reverse=True))
+    if not one:
+        return text
+
+    def name(match: re.Match[str]) -> str:
+        return names.get(match.group(0), match.group(0))
+
+    def listed(match: re.Match[str]) -> str:
+        return re.sub(rf"\b(?:{one})\b", name, match.group(0))
+
+    text = re.sub(rf"(?:(?<=\bso )|(?<=: ))(?:{one})(?= leads\b)", name, text)
+    text = re.sub(rf"(?<=\bavailable in )(?:{one})\b", name, text)
+    text = re.sub(rf"(?<=\bnobody in )(?:{one})\b", name, text)
+    return re.sub(
+        rf"(?<=\bwith )(?:{one})(?:(?:, | and )(?:{one}))*(?= supporting\b)", listed, text
+    )
+
+
+def readable(policy: Policy, text: str) -> str:
+    """``text`` as a person reads it: topics and departments by their names."""
+    return name_departments(policy, name_topics(policy, text))
+
+
 def possessive(name: str) -> str:
     """``Public relations'`` and ``Grace's``: an apostrophe alone after a final s."""
     return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"

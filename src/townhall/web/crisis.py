@@ -100,7 +100,7 @@ def _wording(session: Session, policy: Policy, alerts: Iterable[AlertRecord]) ->
     """What the crisis templates need to read as a person wrote them."""
     return {
         "topic_name": lambda topic: crisis.topic_name(policy, topic),
-        "readable": lambda text: crisis.name_topics(policy, text),
+        "readable": lambda text: crisis.readable(policy, text),
         "person": people_names(session),
         "possessive": crisis.possessive,
         "article": crisis.article,

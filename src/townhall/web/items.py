@@ -162,7 +162,7 @@ def item_page_response(
         "possessive": crisis.possessive,
         "topic_name": lambda topic: crisis.topic_name(web.policy, topic),
         "person": people_names(session),
-        "readable": lambda text: crisis.name_topics(web.policy, str(text)),
+        "readable": lambda text: crisis.readable(web.policy, str(text)),
         "notice": notice,
         "queue": queue_of(request, item),
         "replies": replies,
