@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from townhall.db import session_factory, transaction
-from townhall.models import AuditEvent, Campaign, KpiReading, Role, User
+from townhall.models import AuditEvent, Campaign, KpiReading, OutboxPost, Role, User
 from townhall.org.accounts import upsert_user
 from web.conftest import PASSWORD, Site
 
@@ -199,3 +199,52 @@ def test_a_campaign_form_chooses_an_objective_checked_against_the_policy(
     assert 'href="/objectives#objective-store_visits"' in page
     edit = client.get(f"/campaigns/{number}/edit").text
     assert '<option value="store_visits" selected>' in edit
+
+
+def test_a_post_serves_the_objective_it_names_else_its_campaigns(
+    site: Site, client: httpx.Client
+) -> None:
+    _maya(site)
+    now = site.clock()
+    with transaction(session_factory(site.engine)) as session:
+        maya = session.scalar(select(User).where(User.email == MAYA))
+        assert maya is not None
+        session.add(
+            Campaign(
+                slug="winter-stores",
+                name="Winter in our stores",
+                department="marketing",
+                objective_id="store_visits",
+                channels=["mastodon"],
+                starts_at=now - timedelta(days=3),
+                ends_at=now + timedelta(days=20),
+                created_by_id=maya.id,
+                created_at=now,
+            )
+        )
+    with session_factory(site.engine)() as session:
+        campaign_id = session.scalar(select(Campaign.id).where(Campaign.slug == "winter-stores"))
+    site.login(client, MAYA)
+    page = client.get("/compose").text
+    for objective in site.policy.objectives.objectives:
+        assert f'<option value="{objective.id}">{objective.label}</option>' in page
+    token = site.csrf_of(page)
+    base = {"channel": "mastodon", "csrf_token": token}
+    refused = client.post("/compose", data={**base, "text": "Hi", "objective": "world_peace"})
+    assert refused.status_code == 422 and "objective: unknown objective" in refused.text
+    own = client.post(
+        "/compose", data={**base, "text": "Careers at ACME Leeds", "objective": "leeds_hiring"}
+    )
+    inherited = client.post(
+        "/compose", data={**base, "text": "Our stores stay open late", "campaign": campaign_id}
+    )
+    assert own.status_code == inherited.status_code == 303
+    draft = client.get(own.headers["location"]).text
+    assert 'href="/objectives#objective-leeds_hiring">Reach job seekers around Leeds</a>' in draft
+    with session_factory(site.engine)() as session:
+        chosen = dict(
+            (text, objective)
+            for text, objective in session.execute(select(OutboxPost.text, OutboxPost.objective_id))
+        )
+    assert chosen["Careers at ACME Leeds"] == "leeds_hiring"
+    assert chosen["Our stores stay open late"] == "store_visits"

@@ -228,7 +228,10 @@ def _outbox(
             OutboxPost.kind.in_((OutboxKind.POST, OutboxKind.TAKEOVER)),
             or_(
                 OutboxPost.objective_id == objective.id,
-                OutboxPost.campaign_id.in_(campaigns.scalar_subquery()),
+                and_(  # posts written before they carried their campaign's objective
+                    OutboxPost.objective_id.is_(None),
+                    OutboxPost.campaign_id.in_(campaigns.scalar_subquery()),
+                ),
             ),
         )
     found = {

@@ -212,13 +212,15 @@ def create_draft(
     campaign_id: int | None = None,
     recurring: str | None = None,
     key: str | None = None,
+    objective_id: str | None = None,
 ) -> OutboxPost:
     """A new outbox post on ``channel``, checked against the code of conduct and the
     frequency caps, and sent down its approval chain (released at once when the chain lets its
     author publish directly). ``reply_to`` is the Post id answered; ``at`` the time to publish
     (None: once approved); ``category`` what it is (for the caps); ``campaign_id`` the campaign
     it belongs to (its links get UTM parameters; a paid campaign makes it paid); ``recurring``
-    the slot that wrote it; ``key`` a fixed idempotency key (default: a new one).
+    the slot that wrote it; ``key`` a fixed idempotency key (default: a new one);
+    ``objective_id`` the policy objective it serves (default: its campaign's).
 
     Raises ``ConductBlockedError`` when a ``block`` rule stops it, ``CapBlockedError`` when a
     blocking cap refuses its time, ``PermissionDeniedError`` when its author may not post on
@@ -234,6 +236,11 @@ def create_draft(
         text = _clean(campaigns.tag_links(text, campaign, channel))
         paid = paid or campaign.paid
         category = category or campaign.category
+    if objective_id is not None and policy.objectives.objective(objective_id) is None:
+        known = ", ".join(o.id for o in policy.objectives.objectives) or "none"
+        raise InputError(f"objective: unknown objective {objective_id!r} (the policy has {known})")
+    if objective_id is None and campaign is not None:
+        objective_id = campaign.objective_id
     target: PostRecord | None = None
     takeover_id: int | None = None
     if reply_to is not None:
@@ -298,6 +305,7 @@ def create_draft(
         takeover_id=takeover_id,
         category=category,
         campaign_id=campaign.id if campaign is not None else None,
+        objective_id=objective_id,
         recurring=recurring,
         created_at=now,
         updated_at=now,

@@ -469,6 +469,7 @@ def draft_page(
         "revision_text": text,
         "refusal": refusal,
         "campaign": campaign,
+        "objective": policy.objectives.objective(post.objective_id) if post.objective_id else None,
         "category_label": category.label if category is not None else "",
         "max_text": drafts.MAX_TEXT,
         "max_note": drafts.MAX_NOTE,
@@ -639,7 +640,7 @@ def _compose_page(
     web = state(request)
     policy = web.policy
     form: dict[str, Any] = {"channel": "", "text": "", "at": "", "paid": False}
-    form.update({"statement": False, "category": "", "campaign": ""})
+    form.update({"statement": False, "category": "", "campaign": "", "objective": ""})
     form.update(values or {})
     channels = _channels_for(person)
     mine = [
@@ -663,6 +664,7 @@ def _compose_page(
         "timezone": zone_name,
         "max_text": drafts.MAX_TEXT,
         "categories": policy.planning.categories,
+        "objectives": policy.objectives.objectives,
         "campaigns": campaign_pages.composer_options(session, now, str(form["channel"])),
         "chosen": str(form["campaign"]),
         "chosen_campaign": chosen,
@@ -772,6 +774,7 @@ def compose(
     statement: FLAG = "",
     category: Annotated[str, Form(max_length=64)] = "",
     campaign: Annotated[str, Form(max_length=20)] = "",
+    objective: Annotated[str, Form(max_length=64)] = "",
     next_free: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """Write a new post: it goes to its approval chain (or out, if its author may publish
@@ -784,6 +787,7 @@ def compose(
         at = next_free  # the "Schedule at the next free slot" button
     values = {"channel": channel, "text": text, "at": at, "paid": bool(paid)}
     values.update({"statement": bool(statement), "category": category, "campaign": campaign})
+    values["objective"] = objective
     zone = zoneinfo.ZoneInfo(web.policy.person_timezone(user.email))
     now = web.clock()
     try:
@@ -803,6 +807,7 @@ def compose(
             statement=bool(statement),
             category=category or None,
             campaign_id=joined.id if joined is not None else None,
+            objective_id=objective.strip() or None,
         )
         warnings = []
         if post.scheduled_at is not None:
