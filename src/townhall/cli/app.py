@@ -23,6 +23,7 @@ from townhall.cli import plans as plans_cmd
 from townhall.cli import policy as policy_cmd
 from townhall.cli import publish as publish_cmd
 from townhall.cli import radar as radar_cmd
+from townhall.cli import rollups as rollups_cmd
 from townhall.cli import route as route_cmd
 from townhall.cli import secrets as secrets_cmd
 from townhall.cli import serve as serve_cmd
@@ -70,6 +71,7 @@ app.add_typer(audit_cmd.app, name="audit", help="Verify that the audit log was n
 app.add_typer(secrets_cmd.app, name="secrets", help="Secrets stored encrypted: rotate the key.")
 app.add_typer(tokens_cmd.app, name="tokens", help="Personal access tokens for the public API.")
 app.add_typer(webhooks_cmd.app, name="webhooks", help="Outgoing webhooks: deliveries and replay.")
+app.add_typer(rollups_cmd.app, name="insights", help="Keep the insights dashboards' rollups.")
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
 app.command("ingest")(ingest_cmd.ingest)

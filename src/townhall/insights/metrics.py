@@ -8,6 +8,10 @@ What each panel counts:
   department (an item of it), which the caller checks the person may see;
 - items (response times, SLA compliance) are only those the person may see (``Visibility``);
 - crisis rooms are company-wide counts by week and outcome (no title, no story).
+
+Totals, volume, intents and countries read the hourly rollups (``insights.rollups``) when
+the filter has no department and its bounds are whole UTC hours (every zone with a whole-hour
+offset); otherwise, and for the other panels, they read the posts. Both give the same numbers.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from townhall.cases.repository import visible_items
+from townhall.insights import rollups
 from townhall.insights.periods import Bucket
 from townhall.insights.sql import bucket_of, elapsed_seconds
-from townhall.models import CrisisRoom, Item, PostRecord, User
+from townhall.models import CrisisRoom, Item, PostRecord, PostRollup, User
 
 SENTIMENTS = ("positive", "neutral", "negative")
 
@@ -68,6 +73,22 @@ def _posts(query: Select[*Row], flt: Filter) -> Select[*Row]:
     return query
 
 
+def _rolled(flt: Filter) -> bool:
+    """Whether the rollups answer ``flt`` exactly: no department, whole-hour bounds."""
+    return (
+        flt.department is None and rollups.whole_hours(flt.start) and rollups.whole_hours(flt.end)
+    )
+
+
+def _rollup(query: Select[*Row], flt: Filter, dimension: str) -> Select[*Row]:
+    query = query.where(
+        PostRollup.dimension == dimension, PostRollup.hour >= flt.start, PostRollup.hour < flt.end
+    )
+    if flt.channel:
+        query = query.where(PostRollup.channel == flt.channel)
+    return query
+
+
 def _items(query: Select[*Row], flt: Filter, seen: Visibility) -> Select[*Row]:
     query = query.where(Item.created_at >= flt.start, Item.created_at < flt.end, seen.condition())
     if flt.department:
@@ -101,6 +122,12 @@ def _label_sum(label: str) -> Any:
 
 def totals(session: Session, flt: Filter) -> Totals:
     """Posts, positive and negative posts in the filter (one query)."""
+    if _rolled(flt):
+        rolled = _rollup(
+            select(PostRollup.value, func.sum(PostRollup.posts)), flt, "sentiment"
+        ).group_by(PostRollup.value)
+        found = {str(v): int(n) for v, n in session.execute(rolled)}
+        return Totals(sum(found.values()), found.get("positive", 0), found.get("negative", 0))
     query = _posts(
         select(func.count(PostRecord.id), _label_sum("positive"), _label_sum("negative")), flt
     )
@@ -122,9 +149,17 @@ def volume(session: Session, flt: Filter, buckets: Sequence[Bucket]) -> list[Day
     without a sentiment counts as neutral."""
     if not buckets:
         return []
-    index = bucket_of(PostRecord.created_at, [b.start for b in buckets]).label("bucket")
-    label = func.coalesce(PostRecord.sentiment_label, "neutral").label("label")
-    query = _posts(select(index, label, func.count(PostRecord.id)), flt).group_by(index, label)
+    starts = [b.start for b in buckets]
+    query: Select[int, str, int]
+    if _rolled(flt):
+        index = bucket_of(PostRollup.hour, starts).label("bucket")
+        query = _rollup(
+            select(index, PostRollup.value, func.sum(PostRollup.posts)), flt, "sentiment"
+        ).group_by(index, PostRollup.value)
+    else:
+        index = bucket_of(PostRecord.created_at, starts).label("bucket")
+        label = func.coalesce(PostRecord.sentiment_label, "neutral").label("label")
+        query = _posts(select(index, label, func.count(PostRecord.id)), flt).group_by(index, label)
     found = {(int(i), str(s)): int(n) for i, s, n in session.execute(query)}
     return [
         DayCount(bucket.first, sentiment, found.get((n, sentiment), 0))
@@ -135,10 +170,23 @@ def volume(session: Session, flt: Filter, buckets: Sequence[Bucket]) -> list[Day
 
 def intents(session: Session, flt: Filter) -> list[tuple[str, int]]:
     """Posts per intent (``other`` for posts not understood), most first."""
+    if _rolled(flt):
+        return _ranked(session, flt, "intent")
     intent = func.coalesce(PostRecord.intent, "other").label("intent")
     count = func.count(PostRecord.id)
     query = _posts(select(intent, count), flt).group_by(intent).order_by(count.desc(), intent)
     return [(str(i), int(n)) for i, n in session.execute(query)]
+
+
+def _ranked(session: Session, flt: Filter, dimension: str) -> list[tuple[str, int]]:
+    """Posts per value of ``dimension`` from the rollups, most first (ties by value)."""
+    count = func.sum(PostRollup.posts)
+    query = _rollup(select(PostRollup.value, count), flt, dimension).group_by(PostRollup.value)
+    return [
+        (str(v), int(n))
+        for v, n in session.execute(query.order_by(count.desc(), PostRollup.value))
+        if n
+    ]
 
 
 def share_of_voice(
@@ -197,6 +245,8 @@ def top_authors(
 
 def countries(session: Session, flt: Filter) -> list[tuple[str, int]]:
     """Posts per country (ISO 3166-1 alpha-2, ``""`` for unknown), most first."""
+    if _rolled(flt):
+        return _ranked(session, flt, "country")
     country = func.coalesce(PostRecord.country, "").label("country")
     count = func.count(PostRecord.id)
     query = _posts(select(country, count), flt).group_by(country).order_by(count.desc(), country)

@@ -43,6 +43,7 @@ from townhall.models.planning import (
     PlanStep,
 )
 from townhall.models.post import PostRecord
+from townhall.models.rollup import PostRollup
 from townhall.models.session import AttemptScope, LoginAttempts, LoginSession, SessionEnd
 from townhall.models.user import Role, User
 from townhall.models.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -89,6 +90,7 @@ __all__ = [
     "PlannedEntry",
     "PlannedKind",
     "PostRecord",
+    "PostRollup",
     "RelationshipStage",
     "Role",
     "SessionEnd",

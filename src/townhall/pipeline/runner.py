@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from townhall.audit import SYSTEM
+from townhall.insights import rollups
 from townhall.models import AuditEvent, DeadLetter, Item, ItemStatus, PostRecord
 from townhall.pipeline.stages import dedup, needs_item, post_key
 from townhall.posts import Post
@@ -298,7 +299,10 @@ class Pipeline:
             ):
                 row.update(_enrichment_columns(enrichment))
                 understood[post_key(post)] = enrichment
-        inserted = session.execute(statement, rows)
+        inserted = list(session.execute(statement, rows))
+        # Only the rows this transaction inserted count, in this transaction (never twice).
+        ours = {(channel, ext) for _, channel, ext in inserted}
+        rollups.add(session, (r for r in rows if (r["channel"], r["external_id"]) in ours))
         return [
             (row_id, by_key[(channel, ext)], understood.get((channel, ext)))
             for row_id, channel, ext in inserted
