@@ -47,6 +47,7 @@ def test_the_item_shows_the_authors_other_posts_and_our_replies(
         site.post("Jane on the forum", channel="forum", author=JANE),
         site.post("Still cold. Third time I ask!", author=JANE),
     )
+    site.feed(site.post("", reshare_of="mastodon:999", author=JANE))
     with transaction(session_factory(site.engine)) as session:
         ids = {t: i for t, i in session.execute(select(PostRecord.text, PostRecord.id))}
         items = {p: i for p, i in session.execute(select(Item.post_pk, Item.id))}
@@ -64,7 +65,8 @@ def test_the_item_shows_the_authors_other_posts_and_our_replies(
     section = html[html.index('id="author-history"') : html.index('id="replies"')]
     assert "About Jane Okafor" in section
     # Three posts on Mastodon (the forum's Jane is another account), three items, one reply.
-    assert "Heard 3 times on Mastodon" in section and "3 items" in section
+    assert "Heard 4 times on Mastodon" in section and "3 items" in section
+    assert "Reshared a post." in section
     assert "1 reply from us" in section
     assert "My AirFry 5 will not heat up" in section
     assert "we sent a new heater" in section and "We replied · Sofia Rossi" in section

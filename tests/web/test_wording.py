@@ -76,6 +76,14 @@ def test_topic_names_possessives_and_articles(site: Any) -> None:
         crisis.readable(policy, "13 of the 2 available in sales")
         == "13 of the 2 available in Sales"
     )
+    assert crisis.readable(
+        policy,
+        "so it escalates to the approver of customer_service: Sofia Rossi approves for "
+        "customer_service (off shift, but it is overdue)",
+    ) == (
+        "so it escalates to the approver of Customer service: Sofia Rossi approves for "
+        "Customer service (off shift, but it is overdue)"
+    )
     assert (
         crisis.readable(policy, "it is about search, and it leads")
         == "it is about search, and it leads"

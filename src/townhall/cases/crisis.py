@@ -227,7 +227,8 @@ def name_topics(policy: Policy, text: str) -> str:
 def name_departments(policy: Policy, text: str) -> str:
     """``text`` with the department ids that routing and assignment write into their reasons
     ("so customer_service leads with back_office supporting", "3 available in sales",
-    "nobody in hr has a login") put as names. Only in those places: ``it`` or ``search`` elsewhere
+    "nobody in hr has a login", "Sofia approves for customer_service", "escalates to the
+    approver of pr") put as names. Only in those places: ``it`` or ``search`` elsewhere
     in a sentence are words, not departments."""
     names = {d.id: d.name for d in policy.departments}
     one = "|".join(re.escape(d) for d in sorted(names, key=len, reverse=True))
@@ -241,8 +242,9 @@ def name_departments(policy: Policy, text: str) -> str:
         return re.sub(rf"\b(?:{one})\b", name, match.group(0))
 
     text = re.sub(rf"(?:(?<=\bso )|(?<=: ))(?:{one})(?= leads\b)", name, text)
-    text = re.sub(rf"(?<=\bavailable in )(?:{one})\b", name, text)
-    text = re.sub(rf"(?<=\bnobody in )(?:{one})\b", name, text)
+    for before in ("available in ", "nobody in ", "approves for ", "the approver of "):
+        text = re.sub(rf"(?<=\b{before})(?:{one})\b", name, text)
+    text = re.sub(rf"^(?:{one})(?= has no approver in office)", name, text)
     return re.sub(
         rf"(?<=\bwith )(?:{one})(?:(?:, | and )(?:{one}))*(?= supporting\b)", listed, text
     )
