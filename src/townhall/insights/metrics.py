@@ -62,7 +62,9 @@ class Filter:
     department: str | None = None
 
 
-def _posts(query: Select[*Row], flt: Filter) -> Select[*Row]:
+def posts_in(query: Select[*Row], flt: Filter) -> Select[*Row]:
+    """``query`` limited to the posts of the filter: the period, the channel, and with a
+    department only the posts routed to it (an item of it)."""
     query = query.where(PostRecord.created_at >= flt.start, PostRecord.created_at < flt.end)
     if flt.channel:
         query = query.where(PostRecord.channel == flt.channel)
@@ -128,7 +130,7 @@ def totals(session: Session, flt: Filter) -> Totals:
         ).group_by(PostRollup.value)
         found = {str(v): int(n) for v, n in session.execute(rolled)}
         return Totals(sum(found.values()), found.get("positive", 0), found.get("negative", 0))
-    query = _posts(
+    query = posts_in(
         select(func.count(PostRecord.id), _label_sum("positive"), _label_sum("negative")), flt
     )
     posts, positive, negative = session.execute(query).one()
@@ -159,7 +161,9 @@ def volume(session: Session, flt: Filter, buckets: Sequence[Bucket]) -> list[Day
     else:
         index = bucket_of(PostRecord.created_at, starts).label("bucket")
         label = func.coalesce(PostRecord.sentiment_label, "neutral").label("label")
-        query = _posts(select(index, label, func.count(PostRecord.id)), flt).group_by(index, label)
+        query = posts_in(select(index, label, func.count(PostRecord.id)), flt).group_by(
+            index, label
+        )
     found = {(int(i), str(s)): int(n) for i, s, n in session.execute(query)}
     return [
         DayCount(bucket.first, sentiment, found.get((n, sentiment), 0))
@@ -174,7 +178,7 @@ def intents(session: Session, flt: Filter) -> list[tuple[str, int]]:
         return _ranked(session, flt, "intent")
     intent = func.coalesce(PostRecord.intent, "other").label("intent")
     count = func.count(PostRecord.id)
-    query = _posts(select(intent, count), flt).group_by(intent).order_by(count.desc(), intent)
+    query = posts_in(select(intent, count), flt).group_by(intent).order_by(count.desc(), intent)
     return [(str(i), int(n)) for i, n in session.execute(query)]
 
 
@@ -203,7 +207,7 @@ def share_of_voice(
         hit = or_(*(text.contains(f'"{p}', autoescape=True) for p in prefixes))
         return func.coalesce(func.sum(case((hit, 1), else_=0)), 0)
 
-    query = _posts(select(*(mentions(prefixes) for _, prefixes in voices)), flt)
+    query = posts_in(select(*(mentions(prefixes) for _, prefixes in voices)), flt)
     row = session.execute(query).one()
     return [(name, int(n)) for (name, _), n in zip(voices, row, strict=True)]
 
@@ -225,7 +229,7 @@ def top_authors(
     """The authors with most posts (``by="posts"``) or most followers (``by="reach"``)."""
     posts = func.count(PostRecord.id)
     followers = func.max(PostRecord.author_followers)
-    query = _posts(
+    query = posts_in(
         select(
             PostRecord.author_handle,
             func.max(PostRecord.author_name),
@@ -249,7 +253,7 @@ def countries(session: Session, flt: Filter) -> list[tuple[str, int]]:
         return _ranked(session, flt, "country")
     country = func.coalesce(PostRecord.country, "").label("country")
     count = func.count(PostRecord.id)
-    query = _posts(select(country, count), flt).group_by(country).order_by(count.desc(), country)
+    query = posts_in(select(country, count), flt).group_by(country).order_by(count.desc(), country)
     return [(str(c), int(n)) for c, n in session.execute(query)]
 
 

@@ -16,30 +16,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
-from townhall.insights.metrics import Filter
+from townhall.insights.metrics import Filter, posts_in
 from townhall.insights.periods import Bucket
 from townhall.insights.sql import bucket_of
-from townhall.models import Item, PostRecord
+from townhall.models import PostRecord
 
 TOP_TOPICS = 5
 """How many topics a chart draws on their own; the rest are summed as other topics."""
 
 Row = TypeVarTuple("Row")
-
-
-def _posts(query: Select[*Row], flt: Filter) -> Select[*Row]:
-    # The same filter as metrics' post panels (kept here: that module is moving onto rollups).
-    query = query.where(PostRecord.created_at >= flt.start, PostRecord.created_at < flt.end)
-    if flt.channel:
-        query = query.where(PostRecord.channel == flt.channel)
-    if flt.department:
-        query = query.join(Item, Item.post_pk == PostRecord.id).where(
-            Item.department == flt.department
-        )
-    return query
 
 
 @dataclass(frozen=True)
@@ -57,7 +45,7 @@ def topic_lists(session: Session, flt: Filter, buckets: Sequence[Bucket]) -> lis
         return []
     index = bucket_of(PostRecord.created_at, [b.start for b in buckets]).label("bucket")
     text = cast(PostRecord.topics, String).label("topics")
-    query = _posts(select(index, text, func.count(PostRecord.id)), flt).group_by(index, text)
+    query = posts_in(select(index, text, func.count(PostRecord.id)), flt).group_by(index, text)
     merged: Counter[tuple[int, tuple[str, ...]]] = Counter()
     for i, raw, n in session.execute(query):
         topics = json.loads(raw) if raw else None

@@ -66,6 +66,20 @@ def encode_cursor(kind: str, value: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"k": kind, "v": value})).decode().rstrip("=")
 
 
+_NOT_A_CURSOR = (
+    "cursor: not a cursor of this list; pass the next_cursor of the previous page "
+    "with the same filters and sort."
+)
+
+
+def _cursor_data(cursor: str) -> Any:
+    """What a cursor of this API holds (None for anything that is not one)."""
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        return None
+
+
 def encode_position(position: str) -> str:
     """An opaque cursor of a place in an order (``repository.position_of``)."""
     return base64.urlsafe_b64encode(orjson.dumps({"k": "at", "p": position})).decode().rstrip("=")
@@ -76,23 +90,14 @@ def decode_position(cursor: str | None, sort: str) -> str | None:
     for a cursor this API did not give for this order."""
     if not cursor:
         return None
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        data = None
+    data = _cursor_data(cursor)
     position = data.get("p") if isinstance(data, dict) and data.get("k") == "at" else None
     if not isinstance(position, str):
-        raise InputError(
-            "cursor: not a cursor of this list; pass the next_cursor of the previous page "
-            "with the same filters and sort."
-        )
+        raise InputError(_NOT_A_CURSOR)
     try:
         repository.position_values(sort, position)
     except InputError:
-        raise InputError(
-            "cursor: not a cursor of this list; pass the next_cursor of the previous page "
-            "with the same filters and sort."
-        ) from None
+        raise InputError(_NOT_A_CURSOR) from None
     return position
 
 
@@ -101,10 +106,7 @@ def decode_cursor(cursor: str | None, kind: str) -> int | None:
     cursor this API did not give for this list."""
     if not cursor:
         return None
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        data = None
+    data = _cursor_data(cursor)
     if (
         not isinstance(data, dict)
         or data.get("k") != kind
@@ -112,10 +114,7 @@ def decode_cursor(cursor: str | None, kind: str) -> int | None:
         or isinstance(data.get("v"), bool)
         or not 0 <= data["v"] <= 2**31 - 1
     ):
-        raise InputError(
-            "cursor: not a cursor of this list; pass the next_cursor of the previous page "
-            "with the same filters and sort."
-        )
+        raise InputError(_NOT_A_CURSOR)
     value: int = data["v"]
     return value
 
