@@ -138,7 +138,7 @@ def test_a_reassigned_item_breaches_its_sla_and_escalates(site: Any, page: Any) 
     expect(page.locator("#sla-state")).to_have_text("first response overdue by 1 min")
     expect(page.locator(".history")).to_contain_text(
         "The first response SLA ran out (15:00 UTC), so it escalates to the approver of "
-        "customer_service"
+        "Customer service"
     )
     page.goto("/inbox?sla=breached")
     row = page.locator("#item-rows li.row")

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from townhall.cases.repository import OPEN
@@ -77,10 +77,9 @@ def author_history(
     total, first = session.execute(
         select(func.count(PostRecord.id), func.min(PostRecord.created_at)).where(theirs)
     ).one()
+    label = func.coalesce(PostRecord.sentiment_label, literal_column("'neutral'"))
     labels = session.execute(
-        select(func.coalesce(PostRecord.sentiment_label, "neutral"), func.count(PostRecord.id))
-        .where(theirs)
-        .group_by(func.coalesce(PostRecord.sentiment_label, "neutral"))
+        select(label, func.count(PostRecord.id)).where(theirs).group_by(label)
     ).all()
     items, still_open = session.execute(
         select(func.count(Item.id), func.coalesce(func.sum(case((OPEN, 1), else_=0)), 0))

@@ -161,10 +161,10 @@
   // arrow keys change a select). Without the script, the form reloads the page with it in the box. The box's live conduct check runs on it as on typing.
   function useSaved(form) {
     var select = form.querySelector("select[name=saved]");
-    var chosen = select && select.value ? document.getElementById("saved-reply-" + select.value) : null;
+    var chosen = select && select.value ? select.options[select.selectedIndex] : null;
     var box = document.getElementById("reply-text");
     if (!chosen || !box) { return false; }
-    var text = chosen.content.textContent;
+    var text = chosen.getAttribute("data-text") || "";
     var start = box.selectionStart, end = box.selectionEnd;
     if (!box.value.trim()) {
       box.value = text;
