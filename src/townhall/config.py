@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/townhall. "
         "Unset: SQLite at <home>/townhall.db.",
     )
+    broker_url: str | None = Field(
+        default=None,
+        description="Redis URL of the broker, e.g. redis://127.0.0.1:6379/0. Set: listeners and "
+        "`townhall ingest` publish posts to the Redis stream and `townhall worker` processes "
+        "store them. Unset: everything runs in one process.",
+    )
     policy: Path = Field(
         default=Path("examples/acme/policy.yaml"),
         description="The organisation policy YAML file.",

@@ -61,6 +61,7 @@ def test_ingest_stores_good_lines_and_names_bad_ones(database, tmp_path, make_po
         "rejected": 2,
         "items": 5,
         "dead_letters": 0,
+        "queued": 0,
     }
     assert f"{file}:3: not valid JSON" in result.stderr
     assert f"{file}:5: created_at: needs a time zone" in result.stderr

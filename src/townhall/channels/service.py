@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from townhall.audit import SYSTEM, record
@@ -28,7 +29,8 @@ from townhall.connectors.registry import connector_for
 from townhall.errors import ChannelAuthError, ChannelError, ConfigError
 from townhall.models import AlertRecord, ChannelHealth, ChannelState
 from townhall.org.policy import Channel, Policy
-from townhall.pipeline.runner import EMPTY, BatchResult, Pipeline
+from townhall.pipeline.runner import EMPTY, BatchResult, Intake
+from townhall.pipeline.streams import BROKER_ERRORS
 from townhall.posts import check_time, terminal_safe
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,8 @@ class ListenReport:
     fetched: int = 0
     stored: int = 0
     duplicates: int = 0
+    queued: int = 0
+    """Posts handed to the broker for ``townhall worker`` to store (with a broker)."""
     cursor: dict[str, Any] = field(default_factory=dict)
     health: ChannelHealth = ChannelHealth.NEW
     rejected: list[str] = field(default_factory=list)
@@ -142,13 +146,14 @@ class ListenReport:
     not_modified: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """``channel``, ``fetched``, ``stored``, ``duplicates``, ``cursor``, ``health``, and
-        ``rejected`` (a count), ``error`` and ``not_modified``."""
+        """``channel``, ``fetched``, ``stored``, ``duplicates``, ``queued``, ``cursor``,
+        ``health``, and ``rejected`` (a count), ``error`` and ``not_modified``."""
         return {
             "channel": self.channel,
             "fetched": self.fetched,
             "stored": self.stored,
             "duplicates": self.duplicates,
+            "queued": self.queued,
             "cursor": self.cursor,
             "health": self.health.value,
             "rejected": len(self.rejected),
@@ -211,7 +216,7 @@ class ChannelListener:
         self,
         channel: Channel,
         sessions: sessionmaker[Session],
-        pipeline: Pipeline,
+        pipeline: Intake,
         policy: Callable[[], Policy],
         settings: Settings,
         clock: Callable[[], datetime],
@@ -259,7 +264,16 @@ class ChannelListener:
             if isinstance(channel_exc, ChannelAuthError):
                 self._connector = None  # reconnecting may pick up a new secret
             return self._failed(report, channel_exc, now)
-        return self._store(report, fetched, now)
+        try:
+            return self._store(report, fetched, now)
+        except (*BROKER_ERRORS, OperationalError) as exc:
+            # The cursor did not move: the next pass fetches these posts again.
+            log.warning("%s: could not hand the posts on: %s", self.channel.id, exc)
+            report.error = (
+                f"the broker or the database does not answer ({type(exc).__name__}); "
+                "the posts will be fetched again"
+            )
+            return report
 
     def _failed(self, report: ListenReport, exc: ChannelError, now: datetime) -> ListenReport:
         with self._sessions() as session, session.begin():
@@ -293,7 +307,7 @@ class ChannelListener:
 
         def commit_cursor(session: Session, result: BatchResult) -> None:
             state = get_state(session, self.channel.id, now)
-            stored = total.stored + result.stored
+            stored = total.stored + result.stored + total.queued + result.queued
             newest = max((p.created_at for p in posts), default=None)
             if stored and newest is not None:
                 state.gap_seconds = rules.next_gap(
@@ -322,6 +336,7 @@ class ChannelListener:
             )
             total = total + result
         report.stored, report.duplicates = total.stored, total.duplicates
+        report.queued = total.queued
         for rejected in report.rejected:
             log.warning("%s: %s", self.channel.id, terminal_safe(rejected))
         return report

@@ -31,6 +31,7 @@ from townhall.cli import simulate as simulate_cmd
 from townhall.cli import tokens as tokens_cmd
 from townhall.cli import users as users_cmd
 from townhall.cli import webhooks as webhooks_cmd
+from townhall.cli import worker as worker_cmd
 
 app = typer.Typer(
     name="townhall",
@@ -76,6 +77,7 @@ app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("listen")(listen_cmd.listen)
+app.command("worker")(worker_cmd.worker)
 app.command("classify")(classify_cmd.classify)
 app.command("route")(route_cmd.route)
 app.command("simulate")(simulate_cmd.simulate)

@@ -17,7 +17,7 @@ from rich.markup import escape
 from townhall.channels.service import ChannelListener, ListenReport, live_channels
 from townhall.cli.common import err
 from townhall.cli.runtime import Runtime, open_runtime
-from townhall.pipeline.runner import Pipeline
+from townhall.pipeline.runner import Intake
 from townhall.posts import now_utc, terminal_safe
 
 
@@ -38,7 +38,7 @@ def listeners_for(runtime: Runtime, names: list[str] | None) -> list[ChannelList
             "(a mastodon or bluesky channel needs api_base_url, an rss channel feeds)"
         )
         raise typer.Exit(2) from None
-    pipeline = runtime.pipeline()
+    pipeline = runtime.intake()
     return [
         ChannelListener(
             c, runtime.sessions, pipeline, lambda: runtime.policy, runtime.settings, now_utc
@@ -123,7 +123,7 @@ def listen(
 
 def start_listeners(
     runtime: Runtime,
-    pipeline: Pipeline,
+    pipeline: Intake,
     clock: Callable[[], datetime],
     stop: threading.Event,
 ) -> list[threading.Thread]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,8 +16,12 @@ from townhall.errors import ConfigError
 from townhall.org.loader import load_policy
 from townhall.org.policy import Policy
 from townhall.org.source import PolicySource
-from townhall.pipeline.runner import Pipeline
+from townhall.pipeline.runner import Intake, Pipeline
+from townhall.pipeline.streams import BROKER_ERRORS
 from townhall.routing.rules import router_for
+
+if TYPE_CHECKING:
+    from townhall.radar.replay import Radar
 
 
 @dataclass
@@ -33,21 +38,22 @@ class Runtime:
         """The policy in force."""
         return self.source.policy
 
-    def pipeline(self) -> Pipeline:
+    def pipeline(self, radar: bool = True) -> Pipeline:
         """The pipeline, understanding every post (exit 1 when the intent model is missing);
-        it follows the policy when it changes (an admin's edit, or the file on disk)."""
-        from townhall.radar.replay import Radar, RadarSettings
+        it follows the policy when it changes (an admin's edit, or the file on disk).
+        ``radar=False`` leaves the radar out (``townhall worker``: one radar stage feeds it)."""
         from townhall.understand.enrich import Understander
 
         try:
             understander = Understander.from_policy(self.policy)
         except ConfigError as exc:
             raise fail_config(exc) from None
-        radar = Radar(
-            self.policy, RadarSettings(viral_threshold=self.policy.crisis.viral_threshold)
-        )
         pipeline = Pipeline(
-            self.sessions, self.policy, understander, router_for(self.policy), radar
+            self.sessions,
+            self.policy,
+            understander,
+            router_for(self.policy),
+            self._radar() if radar else None,
         )
 
         def follow(policy: Policy) -> None:
@@ -55,6 +61,33 @@ class Runtime:
 
         self.source.subscribe(follow)
         return pipeline
+
+    def radar_pipeline(self) -> Pipeline:
+        """A pipeline that only watches (``Pipeline.watch``): the radar stage of
+        ``townhall worker``, fed the posts the workers stored."""
+        pipeline = Pipeline(self.sessions, self.policy, radar=self._radar())
+        self.source.subscribe(lambda policy: pipeline.use_policy(policy, None, None))
+        return pipeline
+
+    def _radar(self) -> Radar:
+        from townhall.radar.replay import Radar, RadarSettings
+
+        return Radar(self.policy, RadarSettings(viral_threshold=self.policy.crisis.viral_threshold))
+
+    def intake(self) -> Intake:
+        """Where listeners and ``townhall ingest`` put posts: the broker's stream when
+        ``TOWNHALL_BROKER_URL`` is set (``townhall worker`` stores them), otherwise this
+        process's pipeline."""
+        if not self.settings.broker_url:
+            return self.pipeline()
+        from townhall.pipeline.streams import Publisher, connect
+
+        try:
+            return Publisher(connect(self.settings.broker_url), self.sessions)
+        except BROKER_ERRORS as exc:
+            raise fail_config(
+                ConfigError(f"TOWNHALL_BROKER_URL: the broker does not answer ({exc})")
+            ) from None
 
     def close(self) -> None:
         """Release database connections."""

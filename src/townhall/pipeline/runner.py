@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class BatchResult:
     """What one batch did: posts read, newly stored, already known, items created, alerts,
-    and posts set aside as dead letters (they failed inside the pipeline)."""
+    posts set aside as dead letters (they failed inside the pipeline), and posts handed to the
+    broker for ``townhall worker`` to store (``queued``: then nothing is stored here)."""
 
     read: int
     stored: int
@@ -41,6 +42,7 @@ class BatchResult:
     items: int
     alerts: int = 0
     dead: int = 0
+    queued: int = 0
 
     def __add__(self, other: BatchResult) -> BatchResult:
         return BatchResult(
@@ -50,6 +52,7 @@ class BatchResult:
             self.items + other.items,
             self.alerts + other.alerts,
             self.dead + other.dead,
+            self.queued + other.queued,
         )
 
 
@@ -73,6 +76,21 @@ class Understanding(Protocol):
 
     def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
         """One enrichment per post, in order."""
+        ...
+
+
+class Intake(Protocol):
+    """Where posts enter: the ``Pipeline`` itself, or a broker's publisher
+    (``townhall.pipeline.streams.Publisher``) that ``townhall worker`` processes read from."""
+
+    def process_batch(
+        self,
+        posts: Sequence[Post],
+        now: datetime,
+        within: Callable[[Session, BatchResult], None] | None = None,
+        source: str = "",
+    ) -> BatchResult:
+        """Take ``posts``; ``within`` runs in a transaction after them (a listener's cursor)."""
         ...
 
 
@@ -193,7 +211,7 @@ class Pipeline:
         with self._lock, self._sessions() as session, session.begin():
             stored = self._store_new(session, unique, now) if unique else []
             items = self._open_items(session, stored, now)
-            alerts = self._watch(session, stored, now) if unique else 0
+            alerts = self.watch(session, stored, now) if unique else 0
             result = BatchResult(len(posts), len(stored), len(posts) - len(stored), items, alerts)
             if within is not None:
                 within(session, carried + result)
@@ -241,9 +259,10 @@ class Pipeline:
                 )
             )
 
-    def _watch(self, session: Session, stored: list[Stored], now: datetime) -> int:
+    def watch(self, session: Session, stored: Sequence[Stored], now: datetime) -> int:
         """Feed the radar; store its alerts (opening crisis rooms) and put the new items of
-        stories with an open room into it."""
+        stories with an open room into it. The pipeline does this for every batch it stores;
+        with a broker, the radar stage of ``townhall worker`` does it, in stream order."""
         if self._radar is None:
             return 0
         from townhall.cases import crisis  # deferred: cases imports the pipeline's models
