@@ -1,7 +1,13 @@
-"""The web server's background loop, every few seconds: reload the policy file when it changes,
-one pass of the queue worker (SLA breaches, escalation, automatic assignment), one pass of the
-outbox publisher, then send the radar's new alerts by e-mail and webhook (outside any database
-transaction)."""
+"""The web server's background loops. Every few seconds: reload the policy file when it changes,
+then one pass of the queue worker (SLA breaches, escalation, automatic assignment), one pass of
+the outbox publisher, and the radar's new alerts by e-mail and webhook (outside any database
+transaction); beside it, the webhook delivery loop.
+
+With several web processes on one database, the passes run in one of them only: the process
+whose ``Leader`` holds the family's lock (``townhall.leader``); the others reload their policy
+and try to take the lock again each interval. ``leader_of(app)`` says which loops this process
+runs (for a System page).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from fastapi import FastAPI
 from townhall.cases.tasks import QueuePass, work_queues
 from townhall.insights.proposals import HourlyProposals
 from townhall.insights.tasks import DigestSender
+from townhall.leader import QUEUE_LOOP, WEBHOOK_LOOP, Leader
 from townhall.radar import tasks as radar_tasks
 from townhall.radar.notify import Notifier
 from townhall.web.context import WebState
@@ -71,10 +78,16 @@ class Deliverer:
         return len(todo)
 
 
-def queue_tick(web: WebState) -> QueuePass:
-    """One pass in its own transaction (reloading an edited policy file first), then alerts."""
+def queue_tick(web: WebState, leader: Leader | None = None) -> QueuePass:
+    """One pass in its own transaction (reloading an edited policy file first), then alerts.
+
+    With a ``leader``, the pass runs only while it holds the queue loop's lock (an empty
+    ``QueuePass`` otherwise); without one this process is taken to be the only one (tests).
+    """
     if web.source.refresh():
         log.warning("policy reloaded from %s (version %d)", web.source.path, web.source.version)
+    if leader is not None and not leader.holds(QUEUE_LOOP):
+        return QueuePass()
     with web.sessions() as session, session.begin():
         result = work_queues(session, web.policy, web.clock())
     if web.publisher is not None:
@@ -86,30 +99,68 @@ def queue_tick(web: WebState) -> QueuePass:
     return result
 
 
-async def _loop(web: WebState, interval: float) -> None:
+async def _loop(web: WebState, leader: Leader, interval: float) -> None:
     while not web.stopping.is_set():
         try:
-            await anyio.to_thread.run_sync(queue_tick, web)
+            await anyio.to_thread.run_sync(queue_tick, web, leader)
         except Exception:  # a bad pass must not stop the next one
             log.exception("queue pass failed")
         await anyio.sleep(interval)
 
 
+async def _send_webhooks(web: WebState, leader: Leader, interval: float) -> None:
+    """The webhook sender, running while this process holds its lock (checked every
+    ``interval`` seconds; a pass under way when the lock is lost finishes first)."""
+
+    async def leads() -> bool:
+        return await anyio.to_thread.run_sync(leader.holds, WEBHOOK_LOOP)
+
+    while not web.stopping.is_set():
+        if not await leads():
+            await anyio.sleep(interval)
+            continue
+        try:
+            async with anyio.create_task_group() as sending:
+                sending.start_soon(
+                    run_sender, web.sessions, web.settings, web.clock, web.stopping, interval
+                )
+                while not web.stopping.is_set():
+                    await anyio.sleep(interval)
+                    if not await leads():
+                        break
+                sending.cancel_scope.cancel()
+        except Exception:  # the sender failed to start: try again on the next interval
+            log.exception("the webhook sender stopped")
+            await anyio.sleep(interval)
+
+
+def leader_of(app: FastAPI) -> Leader | None:
+    """This process's claim to the background loops (None: they are off, ``queue_interval``
+    0); ``leader_of(app).leading`` names the loop families it runs now."""
+    leader: Leader | None = getattr(app.state, "leader", None)
+    return leader
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the loop while the app serves (``queue_interval`` 0 turns it off)."""
+    """Run the loops while the app serves (``queue_interval`` 0 turns them off)."""
     web: WebState = app.state.web
     interval = web.settings.queue_interval
-    async with anyio.create_task_group() as tasks:
-        if interval > 0:
-            tasks.start_soon(_loop, web, interval)
-            tasks.start_soon(
-                run_sender, web.sessions, web.settings, web.clock, web.stopping, interval
-            )
-        try:
-            yield
-        finally:
-            web.stopping.set()
-            tasks.cancel_scope.cancel()
-            if web.publisher is not None:
-                web.publisher.close()
+    leader = Leader(web.sessions.kw["bind"]) if interval > 0 else None
+    app.state.leader = leader
+    try:
+        async with anyio.create_task_group() as tasks:
+            if leader is not None:
+                tasks.start_soon(_loop, web, leader, interval)
+                tasks.start_soon(_send_webhooks, web, leader, interval)
+            try:
+                yield
+            finally:
+                web.stopping.set()
+                tasks.cancel_scope.cancel()
+    finally:
+        # After the passes under way have finished: nobody else runs them until then.
+        if web.publisher is not None:
+            web.publisher.close()
+        if leader is not None:
+            leader.close()
