@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from networks import ACME_POLICY
 from redis_server import RedisServer
 from townhall.db import make_engine
 from townhall.models import AlertRecord, CrisisRoom, Item, PostRecord
+from townhall.pipeline import heartbeat
 from townhall.pipeline.streams import PIPELINE_GROUP, STREAM
 
 pytestmark = pytest.mark.skipif(
@@ -249,6 +251,13 @@ def test_two_workers_give_the_same_answers_as_one_process(
     wait_until_done(broker, url, len(one_process["posts"]), workers)
 
     assert snapshot(url) == one_process
+    # Each worker reports to the System page, and exactly one of them ran the radar.
+    reported = heartbeat.processes(redis.Redis.from_url(broker.url), datetime.now(UTC))
+    assert sorted((p.kind, p.name) for p in reported if p.kind == "worker") == [
+        ("worker", "w1"),
+        ("worker", "w2"),
+    ]
+    assert len([p for p in reported if p.kind == "radar"]) == 1
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(

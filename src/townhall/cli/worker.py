@@ -11,17 +11,23 @@ import contextlib
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Annotated
 
+import redis
 import typer
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from townhall.cli.common import err
 from townhall.cli.runtime import open_runtime
+from townhall.pipeline.heartbeat import Reporter, stream_facts
 from townhall.pipeline.streams import (
     BROKER_ERRORS,
+    LEADER_KEY,
+    PIPELINE_GROUP,
+    RADAR_GROUP,
     Lease,
     RadarStage,
     StreamWorker,
@@ -59,6 +65,54 @@ def _radar_loop(stage: RadarStage, lease: Lease, stop: threading.Event) -> None:
             stage.counters.last_error = f"{type(exc).__name__}: {exc}"[:500]
             log.exception("radar stage failed")
             stop.wait(1.0)
+
+
+HEARTBEAT = 5.0
+"""Seconds between a worker's reports to the System page."""
+
+
+def _lag(client: redis.Redis, group: str) -> int | None:
+    """Messages of ``group`` not acknowledged yet (delivered or not)."""
+    facts = stream_facts(client)
+    found = next((g for g in facts.groups if g.name == group), None)
+    if found is None:
+        return None
+    return found.pending + (found.lag or 0)
+
+
+def _heartbeats(
+    client: redis.Redis,
+    storing: StreamWorker,
+    stage: RadarStage | None,
+    lease: Lease,
+    stop: threading.Event,
+) -> None:
+    """Report throughput, lag and the last error every ``HEARTBEAT`` seconds (never raises)."""
+    worker = Reporter(client, "worker", storing.name)
+    radar = Reporter(client, "radar", storing.name) if stage is not None else None
+    while not stop.is_set():
+        now = datetime.now(UTC)
+        try:
+            worker.report(
+                processed=storing.counters.processed,
+                lag=_lag(client, PIPELINE_GROUP),
+                last_error=storing.counters.last_error,
+                now=now,
+            )
+            if (
+                radar is not None
+                and stage is not None
+                and client.get(LEADER_KEY) == (lease.holder.encode())
+            ):
+                radar.report(
+                    processed=stage.counters.processed,
+                    lag=_lag(client, RADAR_GROUP),
+                    last_error=stage.counters.last_error,
+                    now=now,
+                )
+        except BROKER_ERRORS as exc:
+            log.warning("heartbeat: %s", exc)
+        stop.wait(HEARTBEAT)
 
 
 def worker(
@@ -108,12 +162,21 @@ def worker(
         storing = StreamWorker(
             client, runtime.pipeline(radar=False), me, batch_size=size, claim_idle=claim_idle
         )
-        threads: list[threading.Thread] = []
         lease = Lease(client, me)
-        if radar:
-            stage = RadarStage(
-                client, runtime.sessions, runtime.radar_pipeline(), me, batch_size=size
+        stage = (
+            RadarStage(client, runtime.sessions, runtime.radar_pipeline(), me, batch_size=size)
+            if radar
+            else None
+        )
+        threads = [
+            threading.Thread(
+                target=_heartbeats,
+                args=(client, storing, stage, lease, stop),
+                name="heartbeat",
+                daemon=True,
             )
+        ]
+        if stage is not None:
             threads.append(
                 threading.Thread(
                     target=_radar_loop, args=(stage, lease, stop), name="radar", daemon=True

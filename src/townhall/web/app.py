@@ -44,6 +44,7 @@ from townhall.web import (
     items,
     objectives,
     plans,
+    system,
     takeovers,
     teams,
     webhooks,
@@ -249,6 +250,7 @@ def create_app(
     app.include_router(account.router)
     app.include_router(webhooks.router)
     app.include_router(dead_letters.router)
+    app.include_router(system.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -1,7 +1,8 @@
 """``GET /healthz`` (liveness, for anyone) and ``GET /readyz`` (readiness, for operators).
 
 ``/healthz`` says only that the process answers. ``/readyz`` checks the database and its
-schema and counts posts and open items; it answers a logged-in admin, or a caller that sends
+schema, the broker when ``TOWNHALL_BROKER_URL`` is set (PING, one second at most), and counts
+posts and open items; it answers a logged-in admin, or a caller that sends
 ``Authorization: Bearer <TOWNHALL_OPERATOR_TOKEN>``. Anyone else gets a 401 (with
 ``WWW-Authenticate: Bearer``) and learns nothing about the database.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 
+import redis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,6 +59,29 @@ def _unauthorised() -> JSONResponse:
     )
 
 
+NO_BROKER = "none (one process)"
+BROKER_TIMEOUT = 1.0
+"""Seconds the broker has to answer PING before readiness says it does not answer."""
+
+
+def broker_problem(url: str | None) -> str:
+    """``ok``, ``none (one process)`` without a broker URL, or what is wrong with the broker."""
+    if url is None:
+        return NO_BROKER
+    try:
+        client = redis.Redis.from_url(
+            url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        log.warning("readiness check: the broker does not answer: %s", exc)
+        return "does not answer (see the server log)"
+    return "ok"
+
+
 def _unavailable(problem: str) -> JSONResponse:
     return JSONResponse(
         {"status": "unavailable", "database": problem},
@@ -67,10 +92,11 @@ def _unavailable(problem: str) -> JSONResponse:
 
 @router.get("/readyz", response_model=None)
 def readyz(request: Request) -> JSONResponse:
-    """Database reachable, schema at the newest migration, and two counts (operators only).
+    """Database and broker reachable, schema at the newest migration, two counts (operators).
 
-    200 ``{"status": "ok", "database": "ok", "schema": {...}, "posts": n, "items": n}``;
-    503 when the database does not answer or its schema is not the one this code expects;
+    200 ``{"status": "ok", "database": "ok", "broker": "ok", "schema": {...}, "posts": n,
+    "items": n}`` (``"broker": "none (one process)"`` without a broker URL); 503 when the
+    database or the broker does not answer or the schema is not the one this code expects;
     401 for a caller who is neither an admin nor holds the operator token.
     """
     operator = _is_operator(request)
@@ -92,11 +118,21 @@ def readyz(request: Request) -> JSONResponse:
     except (SQLAlchemyError, TownhallError) as exc:
         log.warning("readiness check: the database does not answer: %s", exc)
         return _unavailable("does not answer (see the server log)")
+    broker = broker_problem(web.settings.broker_url)
+    broker_ok = broker in ("ok", NO_BROKER)
+    if not current_schema:
+        status = "schema not current: run `townhall db upgrade`"
+    else:
+        status = "ok" if broker_ok else "unavailable: the broker does not answer"
     body = {
-        "status": "ok" if current_schema else "schema not current: run `townhall db upgrade`",
+        "status": status,
         "database": "ok",
+        "broker": broker,
         "schema": {"current": current, "head": head, "up_to_date": current_schema},
         "posts": posts,
         "items": items,
     }
-    return JSONResponse(body, status_code=200 if current_schema else 503)
+    ready = current_schema and broker_ok
+    return JSONResponse(
+        body, status_code=200 if ready else 503, headers=None if ready else {"Retry-After": "5"}
+    )

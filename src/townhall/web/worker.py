@@ -11,17 +11,21 @@ runs (for a System page).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import redis
 from fastapi import FastAPI
 
 from townhall.cases.tasks import QueuePass, work_queues
 from townhall.insights.proposals import HourlyProposals
 from townhall.insights.tasks import DigestSender
 from townhall.leader import QUEUE_LOOP, WEBHOOK_LOOP, Leader
+from townhall.pipeline import health_alerts
+from townhall.pipeline.streams import connect
 from townhall.radar import tasks as radar_tasks
 from townhall.radar.notify import Notifier
 from townhall.web.context import WebState
@@ -78,6 +82,12 @@ class Deliverer:
         return len(todo)
 
 
+@functools.cache
+def _broker(url: str) -> redis.Redis:
+    """One client (and connection pool) per broker URL for the process's passes."""
+    return connect(url)
+
+
 def queue_tick(web: WebState, leader: Leader | None = None) -> QueuePass:
     """One pass in its own transaction (reloading an edited policy file first), then alerts.
 
@@ -90,6 +100,9 @@ def queue_tick(web: WebState, leader: Leader | None = None) -> QueuePass:
         return QueuePass()
     with web.sessions() as session, session.begin():
         result = work_queues(session, web.policy, web.clock())
+    if web.settings.broker_url:  # workers, the radar and listeners that lag or fall silent
+        with web.sessions() as session, session.begin():
+            health_alerts.check(session, _broker(web.settings.broker_url), web.clock())
     if web.publisher is not None:
         published = web.publisher.run_once()
         for line in published.errors:

@@ -1,0 +1,35 @@
+"""compose.yaml (repo root) is valid YAML with the services docs/scaling.md names, and every
+Townhall service is configured by the database and broker URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TOWNHALL_SERVICES = ("web", "worker", "listener")
+
+
+def _compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_compose_has_the_services_the_doc_names() -> None:
+    services = _compose()["services"]
+    assert {"postgres", "redis", *TOWNHALL_SERVICES} <= set(services)
+    doc = (ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
+    for name in ("postgres", "redis", *TOWNHALL_SERVICES):
+        assert f"`{name}`" in doc, f"docs/scaling.md does not name the service {name}"
+
+
+def test_each_townhall_service_sets_the_database_and_broker_urls() -> None:
+    services = _compose()["services"]
+    for name in TOWNHALL_SERVICES:
+        env = services[name]["environment"]
+        assert env["TOWNHALL_DATABASE_URL"].startswith("postgresql+psycopg://"), name
+        assert env["TOWNHALL_BROKER_URL"].startswith("redis://"), name
+        assert services[name]["command"][0] == "townhall", name
