@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from townhall.cli.app import app
 from townhall.config import get_settings
 from townhall.db import make_engine, session_factory
-from townhall.insights import metrics, rollups
+from townhall.insights import metrics, rollups, topic_metrics
 from townhall.insights.metrics import Filter
 from townhall.insights.periods import Grain, last_days
 from townhall.models import PostRollup
@@ -35,6 +35,19 @@ from townhall.understand.enrich import Enrichment
 ACME_POLICY = Path(__file__).resolve().parents[2] / "examples" / "acme" / "policy.yaml"
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS_5 = timedelta(days=5)
+TOPICS = [
+    "brand:acme",
+    "product:kettleone",
+    "competitor:globex",
+    "competitor:globexia",
+    'keyword:"brand:quoted',  # the posts' query finds "brand: inside it too
+]
+VOICES = [
+    ("ACME", ["brand:", "product:"]),
+    ("Globex", ["competitor:globex"]),  # a prefix of Globexia's topic too, as in the posts
+    ("Globexia", ["competitor:globexia"]),
+    ("Nobody", ["competitor:initech"]),
+]
 
 
 class FromExtra:
@@ -85,10 +98,7 @@ posts = st.tuples(
             "sentiment": st.sampled_from(["positive", "neutral", "negative"]),
             "intent": st.sampled_from(["complaint", "question", "praise", "other"]),
             "country": st.sampled_from([None, "GB", "US"]),
-            "topics": st.lists(
-                st.sampled_from(["brand:acme", "product:kettleone", "competitor:globex"]),
-                max_size=3,
-            ),
+            "topics": st.lists(st.sampled_from(TOPICS), max_size=4),
         }
     ),
 )
@@ -137,9 +147,35 @@ def test_rollups_equal_a_recount_after_random_ingest(
         assert mine(incremental) == mine(rollups.recount(session))
         distinct = {p.id for batch, _ in built for p in batch}
         assert sum(n for k, n in mine(incremental).items() if k[0] == "sentiment") == len(distinct)
+        assert read_both_ways(session, start) is not None
         rollups.rebuild(session)
         assert rollups.stored(session) == incremental
         session.rollback()
+
+
+def topic_panels(session: Session, start: datetime) -> list[object]:
+    """Volume per topic (top 1 and top 5, every channel and one) and share of voice over
+    the five days from ``start``."""
+    period = last_days((start + timedelta(days=4)).date(), 5, UTC)
+    out: list[object] = []
+    for channel in (None, "bluesky"):
+        flt = Filter(period.start, period.end, channel)
+        for top in (1, 5):
+            out.append(topic_metrics.topic_volume(session, flt, period.buckets(), top))
+        out.append(metrics.share_of_voice(session, flt, VOICES))
+        # A voice the voices rollups cannot count: the posts answer.
+        out.append(metrics.share_of_voice(session, flt, [*VOICES, ("Kettles", ["product"])]))
+    return out
+
+
+def read_both_ways(session: Session, start: datetime) -> list[object]:
+    """The topic panels from the rollups; asserts the posts give the same."""
+    rolled = topic_panels(session, start)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "_rolled", lambda flt: False)
+        raw = topic_panels(session, start)
+    assert rolled == raw
+    return rolled
 
 
 def test_rollups_count_what_the_pipeline_stored(rollup_engine: Engine, acme_policy: Policy):
@@ -160,6 +196,8 @@ def test_rollups_count_what_the_pipeline_stored(rollup_engine: Engine, acme_poli
         ("intent", hour, "mastodon", "complaint"): 1,
         ("country", hour, "mastodon", ""): 1,
         ("topic", hour, "mastodon", "brand:acme"): 1,
+        ("topics", hour, "mastodon", '["brand:acme"]'): 1,
+        ("voices", hour, "mastodon", '["brand:acme"]'): 1,
         ("sentiment", hour + timedelta(hours=1), "bluesky", "negative"): 1,
         ("intent", hour + timedelta(hours=1), "bluesky", "complaint"): 1,
         ("country", hour + timedelta(hours=1), "bluesky", "GB"): 1,
@@ -180,7 +218,7 @@ def test_dashboards_read_the_same_numbers_from_the_rollups(
                 "sentiment": sentiments[n % 3 if n % 5 else 0],
                 "intent": intents[n % 7 % 3],
                 "country": [None, "GB", "US", "DE"][n % 4],
-                "topics": ["brand:acme"] if n % 2 else [],
+                "topics": [["brand:acme"], [], TOPICS[1:3], TOPICS[n % 4 :]][n % 4],
             },
         )
         for n in range(120)
@@ -201,12 +239,16 @@ def test_dashboards_read_the_same_numbers_from_the_rollups(
                     metrics.volume(session, flt, p.buckets(Grain.WEEK)),
                     metrics.intents(session, flt),
                     metrics.countries(session, flt),
+                    topic_metrics.topic_volume(session, flt, p.buckets(), 2),
+                    topic_metrics.topic_volume(session, flt, p.buckets(Grain.WEEK)),
+                    metrics.share_of_voice(session, flt, VOICES),
                 ]
         return out
 
     with sessions() as session:
         rolled = panels(session)
-        assert sum(r.posts for r in rolled[0::5]) > 0  # type: ignore[attr-defined]
+        assert sum(r.posts for r in rolled[0::8]) > 0  # type: ignore[attr-defined]
+        assert any(n for _, n in rolled[7]) and rolled[5].has_others  # type: ignore[attr-defined]
         with monkeypatch.context() as patch:
             patch.setattr(metrics, "_rolled", lambda flt: False)
             raw = panels(session)
@@ -215,6 +257,9 @@ def test_dashboards_read_the_same_numbers_from_the_rollups(
         emptied = panels(session)
     assert rolled == raw
     assert emptied != raw
+    # The topic panels too (a list too long for a row would make them read the posts).
+    assert emptied[5:8] != raw[5:8]
+    assert not any(n for _, n in emptied[7])  # type: ignore[attr-defined]
 
 
 def test_hours_and_whole_hours() -> None:
@@ -320,3 +365,37 @@ def test_posts_written_through_the_orm_keep_the_rollups(session: Session) -> Non
     assert got == rollups.recount(session)
     assert got[("sentiment", START, "forum", "positive")] == 1
     assert sum(n for k, n in got.items() if k[0] == "country") == 2
+
+
+def test_a_topics_list_too_long_for_a_rollup_row_is_read_from_the_posts(
+    session: Session,
+) -> None:
+    from townhall.models import PostRecord
+
+    many = [f"keyword:{'very_long_keyword_' * 3}{n}" for n in range(40)]
+    for n, topics in enumerate([[*many, "brand:acme"], ["competitor:globex"], ["brand:acme"]]):
+        at = START + timedelta(minutes=50 * n)
+        session.add(
+            PostRecord(
+                post_id=f"forum:long{n}",
+                channel="forum",
+                external_id=f"long{n}",
+                created_at=at,
+                ingested_at=at,
+                author_handle="@long",
+                topics=topics,
+            )
+        )
+    session.flush()
+    got = rollups.stored(session)
+    assert got == rollups.recount(session)
+    assert got[("topics", START, "forum", rollups.TOO_LONG)] == 1
+    assert got[("topic", START, "forum", many[0])] == 1
+    assert got[("voices", START, "forum", '["brand:acme"]')] == 1
+    day = Filter(START, START + timedelta(days=1))
+    assert metrics.topic_lists_rolled(session, day) is None  # the posts answer instead
+    later = Filter(START + timedelta(hours=1), START + timedelta(days=1))
+    assert metrics.topic_lists_rolled(session, later) == [(0, ("brand:acme",), 1)]
+    panels = read_both_ways(session, START)
+    assert panels[2] == [("ACME", 2), ("Globex", 1), ("Globexia", 0), ("Nobody", 0)]
+    assert panels[1].has_others  # type: ignore[attr-defined]

@@ -9,19 +9,21 @@ What each panel counts:
 - items (response times, SLA compliance) are only those the person may see (``Visibility``);
 - crisis rooms are company-wide counts by week and outcome (no title, no story).
 
-Totals, volume, intents and countries read the hourly rollups (``insights.rollups``) when
-the filter has no department and its bounds are whole UTC hours (every zone with a whole-hour
-offset); otherwise, and for the other panels, they read the posts. Both give the same numbers.
+Totals, volume, intents, countries, share of voice and volume per topic read the hourly
+rollups (``insights.rollups``) when the filter has no department and its bounds are whole UTC
+hours (every zone with a whole-hour offset); otherwise, and for the other panels, they read
+the posts. Both give the same numbers.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Integer, Select, String, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, Select, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -193,14 +195,57 @@ def _ranked(session: Session, flt: Filter, dimension: str) -> list[tuple[str, in
     ]
 
 
+def _names(prefix: str, topic: str) -> bool:
+    """Whether a post's ``topic`` counts for a voice's ``prefix``: what the posts' query asks
+    of the list's JSON text (a string in it starting with the prefix), asked of one topic."""
+    return f'"{prefix}' in json.dumps(topic)
+
+
+def topic_lists_rolled(
+    session: Session,
+    flt: Filter,
+    index: ColumnElement[int] | None = None,
+    dimension: str = "topics",
+) -> list[tuple[int, tuple[str, ...], int]] | None:
+    """From the ``topics`` (or ``voices``) rollups: (bucket index or 0, distinct topics,
+    posts) per bucket and topics list (posts without topics left out), or None when the
+    rollups cannot answer (``_rolled``, or a list too long for a rollup row in the filter)."""
+    if not _rolled(flt):
+        return None
+    bucket = (index if index is not None else literal(0)).label("bucket")
+    query = _rollup(
+        select(bucket, PostRollup.value, func.sum(PostRollup.posts)), flt, dimension
+    ).group_by(bucket, PostRollup.value)
+    rows = [(int(i), str(v), int(n)) for i, v, n in session.execute(query)]
+    if any(v == rollups.TOO_LONG for _, v, _ in rows):
+        return None
+    return [(i, rollups.topics_of(v), n) for i, v, n in rows if n]
+
+
 def share_of_voice(
     session: Session, flt: Filter, voices: Sequence[tuple[str, Sequence[str]]]
 ) -> list[tuple[str, int]]:
     """Posts mentioning each voice, in the order given: a voice is (name, topic prefixes or
     ids), e.g. ("ACME", ["brand:", "product:"]), ("Globex", ["competitor:globex"]). A post
-    that names two voices counts for both. One query (a SUM per voice)."""
+    that names two voices counts for both. One query: a SUM per voice over the posts, or,
+    when every prefix is of a kind the ``voices`` rollups keep, over their lists (a few
+    rows per hour and channel)."""
     if not voices:
         return []
+    answerable = all(rollups.voice_answers(p) for _, prefixes in voices for p in prefixes)
+    lists = topic_lists_rolled(session, flt, dimension="voices") if answerable else None
+    if lists is not None:
+        return [
+            (
+                name,
+                sum(
+                    n
+                    for _, topics, n in lists
+                    if any(_names(p, t) for p in prefixes for t in topics)
+                ),
+            )
+            for name, prefixes in voices
+        ]
     text = cast(PostRecord.topics, String)
 
     def mentions(prefixes: Sequence[str]) -> Any:

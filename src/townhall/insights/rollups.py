@@ -3,9 +3,14 @@ read a few rows per hour instead of every post.
 
 A row of ``post_rollups`` says how many posts of one channel created in one UTC hour had one
 value of one dimension: ``sentiment`` (a post without one counts as neutral), ``intent``
-(``other`` when not understood), ``country`` (``""`` when unknown) and ``topic`` (once per
-distinct topic of a post). The hour is in UTC, so a day in any zone whose offset is whole
-hours is a run of whole hours, and the dashboards bucket exactly.
+(``other`` when not understood), ``country`` (``""`` when unknown), ``topic`` (once per
+distinct topic of a post) and ``topics`` (a post with topics once, under its whole list of
+distinct topics, sorted, as JSON: what "other topics" needs, since a post naming two other
+topics counts once there) and ``voices`` (the same, keeping only the brand's, products' and
+competitors' topics, ``VOICE_KINDS``: a few values an hour, for share of voice). A list too
+long for the column counts under ``TOO_LONG``, and the panels then read the posts. The
+hour is in UTC, so a day in any zone whose offset is whole hours is a run of whole hours,
+and the dashboards bucket exactly.
 
 ``add`` is called by the pipeline in the transaction that stores the posts, with the rows it
 actually inserted: a duplicate post never counts, and a rolled-back (retried) batch takes its
@@ -34,8 +39,18 @@ from sqlalchemy.sql.functions import FunctionElement
 from townhall.models import PostRecord, PostRollup
 from townhall.models.base import UTCDateTime
 
-DIMENSIONS = ("sentiment", "intent", "country", "topic")
+DIMENSIONS = ("sentiment", "intent", "country", "topic", "topics", "voices")
 """What a rollup row can count posts by."""
+
+VALUE_LENGTH = 1024
+"""The longest value a rollup row holds (``post_rollups.value``)."""
+
+TOO_LONG = "\u2026"
+"""The ``topics`` value of a post whose topics list does not fit in ``VALUE_LENGTH``."""
+
+VOICE_KINDS = ("brand", "product", "competitor")
+"""The kinds of topic (the id before ``:``) a ``voices`` row keeps: those share of voice asks
+about (``dashboard.voices``)."""
 
 Key = tuple[str, datetime, str, str]
 """(dimension, UTC hour, channel, value)."""
@@ -53,6 +68,37 @@ def whole_hours(moment: datetime) -> bool:
     return hour_of(moment) == moment.astimezone(UTC)
 
 
+def topics_value(topics: Iterable[object]) -> str | None:
+    """The ``topics`` rollup value of a post's topics: its distinct topics, sorted, as a JSON
+    list (``TOO_LONG`` if that exceeds ``VALUE_LENGTH``); None for a post without topics."""
+    distinct = sorted({str(t) for t in topics})
+    if not distinct:
+        return None
+    text = json.dumps(distinct)
+    return text if len(text) <= VALUE_LENGTH else TOO_LONG
+
+
+def voices_value(topics: Iterable[object]) -> str | None:
+    """The ``voices`` rollup value of a post's topics: ``topics_value`` of the topics of a
+    kind in ``VOICE_KINDS`` (and of any with a ``"`` in it, which a voice's text match may
+    find inside); None if the post has none."""
+    return topics_value(
+        t for t in (str(t) for t in topics) if t.partition(":")[0] in VOICE_KINDS or '"' in t
+    )
+
+
+def voice_answers(prefix: str) -> bool:
+    """Whether the ``voices`` rollups can count a voice's topic ``prefix``: every topic it
+    names is of a kind in ``VOICE_KINDS``."""
+    kind, colon, _ = prefix.partition(":")
+    return bool(colon) and kind in VOICE_KINDS
+
+
+def topics_of(value: str) -> tuple[str, ...]:
+    """The topics of a ``topics`` rollup value (not ``TOO_LONG``)."""
+    return tuple(str(t) for t in json.loads(value))
+
+
 def counts(rows: Iterable[Mapping[str, Any]]) -> Counter[Key]:
     """The rollup counts of post rows (``created_at``, ``channel``, ``sentiment_label``,
     ``intent``, ``country``, ``topics``, as the pipeline inserts them). Pure."""
@@ -62,8 +108,13 @@ def counts(rows: Iterable[Mapping[str, Any]]) -> Counter[Key]:
         out["sentiment", hour, channel, row.get("sentiment_label") or "neutral"] += 1
         out["intent", hour, channel, row.get("intent") or "other"] += 1
         out["country", hour, channel, row.get("country") or ""] += 1
-        for topic in sorted({str(t) for t in row.get("topics") or ()}):
+        topics = row.get("topics") or ()
+        for topic in sorted({str(t) for t in topics}):
             out["topic", hour, channel, topic] += 1
+        if (listed := topics_value(topics)) is not None:
+            out["topics", hour, channel, listed] += 1
+        if (voiced := voices_value(topics)) is not None:
+            out["voices", hour, channel, voiced] += 1
     return out
 
 
@@ -145,9 +196,13 @@ def recount(session: Session) -> Counter[Key]:
         hour, PostRecord.channel, text
     )
     for h, channel, raw, n in session.execute(query):
-        topics = json.loads(raw) if raw else None
-        for topic in sorted({str(t) for t in topics or ()}):
+        topics = (json.loads(raw) if raw else None) or ()
+        for topic in sorted({str(t) for t in topics}):
             out["topic", hour_of(h), str(channel), topic] += int(n)
+        if (listed := topics_value(topics)) is not None:
+            out["topics", hour_of(h), str(channel), listed] += int(n)
+        if (voiced := voices_value(topics)) is not None:
+            out["voices", hour_of(h), str(channel), voiced] += int(n)
     return out
 
 

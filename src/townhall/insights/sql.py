@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, case
+from sqlalchemy import Float, case, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -42,8 +42,19 @@ def _elapsed_sqlite(element: elapsed_seconds, compiler: Any, **kw: Any) -> str:
 
 def bucket_of(column: Any, starts: Sequence[datetime]) -> ColumnElement[int]:
     """The index of the bucket ``column`` falls in, given the buckets' UTC starts in order
-    (rows before the first start or after the last bucket are filtered by the caller)."""
+    (rows before the first start or after the last bucket are filtered by the caller).
+
+    A CASE nested as a binary search (about log2(buckets) comparisons a row, not half the
+    buckets): over a year of weeks a flat CASE spent most of a panel's time comparing."""
     if len(starts) <= 1:
         return case((column.is_not(None), 0), else_=0)
-    whens = [(column < starts[i + 1], i) for i in range(len(starts) - 1)]
-    return case(*whens, else_=len(starts) - 1)
+
+    def within(low: int, high: int) -> Any:
+        # The bucket among low..high; the caller knows column >= starts[low] (or low == 0).
+        if low == high:
+            return literal(low)
+        middle = (low + high + 1) // 2
+        return case((column < starts[middle], within(low, middle - 1)), else_=within(middle, high))
+
+    found: ColumnElement[int] = within(0, len(starts) - 1)
+    return found

@@ -3,7 +3,9 @@
 ``PostRecord.topics`` is a JSON list. Rather than a JSON function (spelled differently by
 SQLite and PostgreSQL), the query groups by bucket and by the list's text, so the database
 returns one row per bucket and distinct list (a few hundred rows, however many posts), and
-Python splits each list into its topics. Post filters mean what they mean in
+Python splits each list into its topics. When the rollups can answer the filter, the same
+rows come from the ``topics`` rollups instead (one row per hour, channel and distinct list:
+``metrics.topic_lists_rolled``). Post filters mean what they mean in
 ``townhall.insights.metrics`` (public posts, company-wide; a department filter keeps posts
 routed to it).
 """
@@ -19,10 +21,11 @@ from typing import TypeVarTuple
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
+from townhall.insights import metrics
 from townhall.insights.metrics import Filter, posts_in
 from townhall.insights.periods import Bucket
 from townhall.insights.sql import bucket_of
-from townhall.models import PostRecord
+from townhall.models import PostRecord, PostRollup
 
 TOP_TOPICS = 5
 """How many topics a chart draws on their own; the rest are summed as other topics."""
@@ -43,10 +46,16 @@ def topic_lists(session: Session, flt: Filter, buckets: Sequence[Bucket]) -> lis
     """Posts per bucket and distinct topics list (posts without topics left out); one query."""
     if not buckets:
         return []
-    index = bucket_of(PostRecord.created_at, [b.start for b in buckets]).label("bucket")
+    starts = [b.start for b in buckets]
+    merged: Counter[tuple[int, tuple[str, ...]]] = Counter()
+    rolled = metrics.topic_lists_rolled(session, flt, bucket_of(PostRollup.hour, starts))
+    if rolled is not None:
+        for i, listed, n in rolled:
+            merged[i, listed] += n
+        return [TopicLists(i, topics, n) for (i, topics), n in sorted(merged.items())]
+    index = bucket_of(PostRecord.created_at, starts).label("bucket")
     text = cast(PostRecord.topics, String).label("topics")
     query = posts_in(select(index, text, func.count(PostRecord.id)), flt).group_by(index, text)
-    merged: Counter[tuple[int, tuple[str, ...]]] = Counter()
     for i, raw, n in session.execute(query):
         topics = json.loads(raw) if raw else None
         if isinstance(topics, list) and topics:

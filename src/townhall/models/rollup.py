@@ -13,7 +13,8 @@ from townhall.models.base import Base
 
 class PostRollup(Base):
     """How many posts of one channel, created in one UTC hour, had one value of a dimension
-    (``dimension="sentiment", value="negative"``; ``""`` for a post without a country)."""
+        (``dimension="sentiment", value="negative"``; ``""`` for a post without a country; a JSON
+    list of topics for ``dimension="topics"``, hence the long value)."""
 
     __tablename__ = "post_rollups"
     __table_args__ = (PrimaryKeyConstraint("dimension", "hour", "channel", "value"),)
@@ -21,5 +22,5 @@ class PostRollup(Base):
     dimension: Mapped[str] = mapped_column(String(16))
     hour: Mapped[datetime]
     channel: Mapped[str] = mapped_column(String(32))
-    value: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(1024))
     posts: Mapped[int] = mapped_column(BigInteger, default=0)
