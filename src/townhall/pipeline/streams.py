@@ -113,6 +113,15 @@ def _id_key(message_id: bytes) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def read_new(
+    client: redis.Redis, stream: str, group: str, consumer: str, count: int, block_ms: int
+) -> list[Any]:
+    """Up to ``count`` messages never delivered to ``group``, waiting at most ``block_ms``."""
+    reply = client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+    # RESP2 reply: [[stream, [(id, fields), ...]]]
+    return cast(list[Any], reply)[0][1] if reply else []
+
+
 class Publisher:
     """Hands posts to the broker instead of storing them (the ``process_batch`` of listeners
     and ``townhall ingest`` when ``TOWNHALL_BROKER_URL`` is set)."""
@@ -210,14 +219,14 @@ class StreamWorker:
         """Take one batch (reclaimed messages first), store it, ack it; how many messages."""
         entries = self._claim()
         if not entries:
-            reply = self._redis.xreadgroup(
+            entries = read_new(
+                self._redis,
+                self.stream,
                 PIPELINE_GROUP,
                 self.name,
-                {self.stream: ">"},
-                count=self._batch_size,
-                block=self._block_ms,
+                self._batch_size,
+                self._block_ms,
             )
-            entries = cast(list[Any], reply)[0][1] if reply else []
         if not entries:
             return 0
         ids = [message_id for message_id, _ in entries]
@@ -365,14 +374,9 @@ class RadarStage:
         # dead leader's (claimed at once: only the lease holder reads this group).
         entries = self._pending_of_group()
         if not entries:
-            reply = self._redis.xreadgroup(
-                RADAR_GROUP,
-                self.name,
-                {self.stream: ">"},
-                count=self._batch_size,
-                block=self._block_ms,
+            entries = read_new(
+                self._redis, self.stream, RADAR_GROUP, self.name, self._batch_size, self._block_ms
             )
-            entries = cast(list[Any], reply)[0][1] if reply else []
         if not entries:
             return 0
         ids = [message_id for message_id, _ in entries]
