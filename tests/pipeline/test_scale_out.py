@@ -1,9 +1,9 @@
 """Scale-out: one replay through 2 `townhall worker` processes gives what one process gives,
-and survives a worker killed mid-batch and a broker restart.
+and survives a worker killed mid-batch, a broker restart and a database restart.
 
 Real parts: a redis-server started here (append-only file on, as in production), the run's
-database (SQLite, or PostgreSQL under ``make test``), and the `townhall` commands as
-subprocesses.
+database (SQLite, or PostgreSQL under ``make test``; the database restart test runs its own
+PostgreSQL server, in the PostgreSQL run), and the `townhall` commands as subprocesses.
 """
 
 from __future__ import annotations
@@ -20,14 +20,20 @@ from typing import Any
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from networks import ACME_POLICY
+from postgres_server import PostgresServer
 from redis_server import RedisServer
-from townhall.db import make_engine
+from townhall.config import Settings
+from townhall.db import make_engine, migrate
 from townhall.models import AlertRecord, CrisisRoom, Item, PostRecord
+from townhall.org.policy import load_policy
+from townhall.org.source import PolicySource
 from townhall.pipeline import heartbeat
 from townhall.pipeline.streams import PIPELINE_GROUP, STREAM
+from townhall.web.app import create_app
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TOWNHALL_TEST_REDIS_URL"),
@@ -321,3 +327,80 @@ def test_workers_ride_out_a_broker_restart(
     wait_until_done(broker, url, len(one_process["posts"]), workers)
     assert snapshot(url) == one_process
     assert "retrying" in workers.output()  # they did lose the broker for a while
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+def readiness(url: str, broker_url: str, home: Path) -> tuple[int, dict[str, Any]]:
+    """``/readyz`` of a web app over ``url``, asked as an operator."""
+    token = "operator-token-for-the-restart-test-0123456789"
+    settings = Settings(
+        home=home,
+        secret_key="test-secret-key-for-the-restart-test-0123456789",
+        cookie_secure=False,
+        queue_interval=0,
+        operator_token=token,
+        broker_url=broker_url,
+    )
+    engine = make_engine(url)
+    try:
+        app = create_app(settings, engine, PolicySource(ACME_POLICY, load_policy(ACME_POLICY)))
+        http = TestClient(app, base_url="http://127.0.0.1")
+        response = http.get("/readyz", headers={"Authorization": f"Bearer {token}"})
+        return response.status_code, response.json()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TOWNHALL_TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="runs in the PostgreSQL run (against a PostgreSQL server of its own)",
+)
+def test_workers_ride_out_a_database_restart_and_readiness_says_so(
+    replay: Path,
+    one_process: Snapshot,
+    broker: RedisServer,
+    own_postgres: PostgresServer,
+    tmp_path: Path,
+) -> None:
+    url = own_postgres.url
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    lines = replay.read_bytes().splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"".join(lines[: len(lines) // 2]))
+    second.write_bytes(b"".join(lines[len(lines) // 2 :]))
+    env = base_env(tmp_path, url) | {"TOWNHALL_BROKER_URL": broker.url}
+    workers = Workers(env, tmp_path)
+    try:
+        workers.start("w1")
+        workers.start("w2")
+        assert townhall(env, "ingest", str(first)).returncode == 0
+        client = redis.Redis.from_url(broker.url)
+        deadline = time.monotonic() + DEADLINE
+        while client.xinfo_groups(STREAM)[0]["pending"] == 0:  # until the workers are at it
+            assert time.monotonic() < deadline, workers.output()
+            time.sleep(0.01)
+
+        own_postgres.stop()  # while the workers are busy with the first half
+        status, body = readiness(url, broker.url, tmp_path)
+        assert (status, body["status"]) == (503, "unavailable"), body
+        assert body["database"] == "does not answer (see the server log)"
+        time.sleep(2.0)
+        own_postgres.start()
+        status, body = readiness(url, broker.url, tmp_path)
+        assert (status, body["database"], body["broker"]) == (200, "ok", "ok"), body
+
+        assert townhall(env, "ingest", str(second)).returncode == 0
+        wait_until_done(broker, url, len(one_process["posts"]), workers)
+        assert snapshot(url) == one_process
+        assert "retrying" in workers.output()  # they did lose the database for a while
+    finally:
+        workers.stop_all()

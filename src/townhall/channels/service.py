@@ -246,9 +246,22 @@ class ChannelListener:
 
     def once(self) -> ListenReport:
         """Fetch what is new since the stored cursor and store it (never raises for a
-        channel's failure: the report and the stored health say what happened)."""
-        now = self._clock()
+        channel's failure, nor while the database or the broker is down: the report and the
+        stored health say what happened, and the cursor moves only after the posts are safe)."""
         report = ListenReport(self.channel.id)
+        try:
+            return self._pass(report)
+        except (*BROKER_ERRORS, OperationalError) as exc:
+            # The cursor did not move: the next pass fetches these posts again.
+            log.warning("%s: could not hand the posts on: %s", self.channel.id, exc)
+            report.error = (
+                f"the broker or the database does not answer ({type(exc).__name__}); "
+                "the posts will be fetched again"
+            )
+            return report
+
+    def _pass(self, report: ListenReport) -> ListenReport:
+        now = self._clock()
         with self._sessions() as session, session.begin():
             state = get_state(session, self.channel.id, now)
             cursor, report.health = dict(state.cursor or {}), ChannelHealth(state.health)
@@ -264,16 +277,7 @@ class ChannelListener:
             if isinstance(channel_exc, ChannelAuthError):
                 self._connector = None  # reconnecting may pick up a new secret
             return self._failed(report, channel_exc, now)
-        try:
-            return self._store(report, fetched, now)
-        except (*BROKER_ERRORS, OperationalError) as exc:
-            # The cursor did not move: the next pass fetches these posts again.
-            log.warning("%s: could not hand the posts on: %s", self.channel.id, exc)
-            report.error = (
-                f"the broker or the database does not answer ({type(exc).__name__}); "
-                "the posts will be fetched again"
-            )
-            return report
+        return self._store(report, fetched, now)
 
     def _failed(self, report: ListenReport, exc: ChannelError, now: datetime) -> ListenReport:
         with self._sessions() as session, session.begin():

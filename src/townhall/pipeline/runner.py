@@ -26,6 +26,7 @@ from townhall.webhooks.outgoing import emit_many
 
 if TYPE_CHECKING:
     from townhall.org.policy import Policy
+    from townhall.radar.alerts import Alert
     from townhall.radar.replay import Radar
     from townhall.understand.enrich import Enrichment
 
@@ -265,16 +266,30 @@ class Pipeline:
         with a broker, the radar stage of ``townhall worker`` does it, in stream order."""
         if self._radar is None:
             return 0
-        from townhall.cases import crisis  # deferred: cases imports the pipeline's models
+        return self.record(session, stored, self.observe(stored), now)
 
+    def observe(self, stored: Sequence[Stored]) -> list[Alert]:
+        """Feed the radar (its state only, no I/O); the alerts it raises."""
+        if self._radar is None:
+            return []
         understood = sorted(
             ((post, e) for _, post, e in stored if e is not None),
             key=lambda pair: pair[0].created_at,
         )
         # Radar time is post time: a file of last week's posts replays last week, and the
         # wall clock (``now``) would close every bucket at once.
-        alerts = self._radar.observe(understood)
-        crisis.record_alerts(session, self._policy, alerts, now)
+        return self._radar.observe(understood)
+
+    def record(
+        self, session: Session, stored: Sequence[Stored], alerts: Sequence[Alert], now: datetime
+    ) -> int:
+        """Store ``observe``'s alerts (opening crisis rooms) and put the new items of stories
+        with an open room into it; may be retried in a new transaction after a failed commit."""
+        if self._radar is None:
+            return 0
+        from townhall.cases import crisis  # deferred: cases imports the pipeline's models
+
+        crisis.record_alerts(session, self._policy, list(alerts), now)
         rooms = {
             story: room.id
             for room in crisis.open_rooms(session)

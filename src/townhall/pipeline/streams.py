@@ -40,7 +40,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 import redis
@@ -56,6 +56,9 @@ from townhall.models import PostRecord
 from townhall.pipeline.runner import BatchResult, Pipeline, Stored
 from townhall.posts import Post, parse_post
 from townhall.understand.enrich import Enrichment
+
+if TYPE_CHECKING:
+    from townhall.radar.alerts import Alert
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +117,18 @@ def _id_key(message_id: bytes) -> tuple[int, int]:
 
 
 def read_new(
-    client: redis.Redis, stream: str, group: str, consumer: str, count: int, block_ms: int
+    client: redis.Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    count: int,
+    block_ms: int,
+    since: bytes = b">",
 ) -> list[Any]:
-    """Up to ``count`` messages never delivered to ``group``, waiting at most ``block_ms``."""
-    reply = client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+    """Up to ``count`` messages never delivered to ``group``, waiting at most ``block_ms``
+    (``since=b"0"``: instead, the consumer's own pending messages, without waiting)."""
+    block = None if since != b">" else block_ms
+    reply = client.xreadgroup(group, consumer, {stream: since}, count=count, block=block)
     # RESP2 reply: [[stream, [(id, fields), ...]]]
     return cast(list[Any], reply)[0][1] if reply else []
 
@@ -197,6 +208,9 @@ class StreamWorker:
         self.stream = stream
         self._clock = clock or (lambda: datetime.now(UTC))
         self.counters = Counters()
+        self._own_first = True
+        """Read this consumer's own pending messages before new ones: at start (a restarted
+        worker of the same name) and after a failed batch, which stays pending to it."""
 
     def run(self, stop: threading.Event) -> None:
         """Process batches until ``stop`` is set."""
@@ -216,8 +230,12 @@ class StreamWorker:
                 ensure_groups(self._redis, self.stream)  # the broker restarted empty
 
     def step(self) -> int:
-        """Take one batch (reclaimed messages first), store it, ack it; how many messages."""
-        entries = self._claim()
+        """Take one batch (its own pending messages first, then a dead consumer's, then new
+        ones), store it, ack it; how many messages."""
+        entries = self._own_pending() if self._own_first else []
+        if not entries:
+            self._own_first = False
+            entries = self._claim()
         if not entries:
             entries = read_new(
                 self._redis,
@@ -230,15 +248,28 @@ class StreamWorker:
         if not entries:
             return 0
         ids = [message_id for message_id, _ in entries]
-        decoded, poison = _decode(entries)
-        if poison:
-            self._dead(poison)
-        if decoded:
-            posts = [post for _, post in decoded]
-            self._pipeline.process_batch(posts, self._clock(), source=f"broker:{self.stream}")
-        self._redis.xack(self.stream, PIPELINE_GROUP, *ids)
+        try:
+            decoded, poison = _decode(entries)
+            if poison:
+                self._dead(poison)
+            if decoded:
+                posts = [post for _, post in decoded]
+                self._pipeline.process_batch(posts, self._clock(), source=f"broker:{self.stream}")
+            self._redis.xack(self.stream, PIPELINE_GROUP, *ids)
+        except BaseException:
+            self._own_first = True  # the batch stays pending to us: take it again first
+            raise
         self.counters.processed += len(ids)
         return len(ids)
+
+    def _own_pending(self) -> list[Any]:
+        entries = read_new(
+            self._redis, self.stream, PIPELINE_GROUP, self.name, self._batch_size, 0, since=b"0"
+        )
+        gone = [message_id for message_id, fields in entries if not fields]
+        if gone:  # deleted from the stream meanwhile: nothing left to do with them
+            self._redis.xack(self.stream, PIPELINE_GROUP, *gone)
+        return [entry for entry in entries if entry[1]]
 
     def _claim(self) -> list[Any]:
         _next, entries, *_deleted = self._redis.xautoclaim(
@@ -367,10 +398,35 @@ class RadarStage:
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.counters = Counters()
         self.alerts = 0
+        self._unsaved: tuple[list[bytes], list[Stored], list[Alert]] | None = None
+        self._unacked: list[bytes] | None = None
 
     def step(self, wait: threading.Event | None = None) -> int:
-        """Check one batch in stream order; how many messages it covered."""
-        # Our own pending messages first (a batch whose commit failed), oldest first; then a
+        """Check one batch in stream order; how many messages it covered.
+
+        The radar's state moves once per batch: when storing its alerts fails (the database
+        restarts), the same alerts are stored on the next call instead of feeding the batch
+        again, and a batch whose acknowledgement failed (the broker restarts) is only
+        acknowledged again."""
+        if self._unacked is None:
+            if self._unsaved is None:
+                batch = self._next_batch(wait)
+                if batch is None:
+                    return 0
+                ids, stored = batch
+                self._unsaved = ids, stored, self._pipeline.observe(stored)
+            ids, stored, alerts = self._unsaved
+            with self._sessions() as session, session.begin():
+                self.alerts += self._pipeline.record(session, stored, alerts, self._clock())
+            self._unsaved, self._unacked = None, ids
+        ids = self._unacked
+        self._acknowledge(ids)
+        self._unacked = None
+        self.counters.processed += len(ids)
+        return len(ids)
+
+    def _next_batch(self, wait: threading.Event | None) -> tuple[list[bytes], list[Stored]] | None:
+        # Our own pending messages first (a batch acknowledged by nobody), oldest first; then a
         # dead leader's (claimed at once: only the lease holder reads this group).
         entries = self._pending_of_group()
         if not entries:
@@ -378,13 +434,13 @@ class RadarStage:
                 self._redis, self.stream, RADAR_GROUP, self.name, self._batch_size, self._block_ms
             )
         if not entries:
-            return 0
+            return None
         ids = [message_id for message_id, _ in entries]
         self._wait_for_workers(ids, wait)
         decoded, _poison = _decode(entries)  # the workers sent the poison to the dead stream
-        stored = self._stored(decoded)
-        with self._sessions() as session, session.begin():
-            self.alerts += self._pipeline.watch(session, stored, self._clock())
+        return ids, self._stored(decoded)
+
+    def _acknowledge(self, ids: list[bytes]) -> None:
         at = int(time.time() * 1000)
         pipe = self._redis.pipeline(transaction=True)
         pipe.xadd(
@@ -396,8 +452,6 @@ class RadarStage:
         pipe.xack(self.stream, RADAR_GROUP, *ids)
         pipe.xdel(self.stream, *ids)
         pipe.execute()
-        self.counters.processed += len(ids)
-        return len(ids)
 
     def _pending_of_group(self) -> list[Any]:
         _next, entries, *_deleted = self._redis.xautoclaim(
