@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -130,4 +130,37 @@ def test_the_radar_stage_stores_a_failed_batch_s_alerts_without_feeding_it_twice
     assert len(recorded) == 2  # stored on the second try
     assert client.xlen(stream) == 0  # acknowledged and deleted
     assert stage.step() == 0
+    engine.dispose()
+
+
+def test_a_new_leader_warms_its_radar_with_what_the_old_one_checked(
+    make_database_url: Callable[[], str],
+    acme_policy: Policy,
+    client: redis.Redis,
+    stream: str,
+    make_post: Callable[..., Any],
+) -> None:
+    engine = make_engine(make_database_url())
+    sessions = session_factory(engine)
+    storing = Pipeline(
+        sessions, acme_policy, Understander.from_policy(acme_policy), router_for(acme_policy)
+    )
+    # Ten posts stored (and checked) ten minutes ago, five still in the stream, stored now.
+    checked_at = datetime.now(UTC) - timedelta(minutes=10)
+    storing.process_batch([make_post(n) for n in range(10)], checked_at)
+    Publisher(client, sessions, stream).publish([make_post(n) for n in range(10, 15)])
+    StreamWorker(client, storing, "w", stream=stream).step()
+    watching = Pipeline(sessions, acme_policy, radar=Radar(acme_policy, RadarSettings()))
+    radars: list[Radar] = []
+
+    def new_radar() -> Radar:
+        radars.append(Radar(acme_policy, RadarSettings()))
+        return radars[-1]
+
+    stage = RadarStage(client, sessions, watching, "r", stream=stream, new_radar=new_radar)
+    assert stage.take_over() == 10  # the five in the stream are left for the stage to check
+    assert stage.step() == 5
+    assert client.xlen(stream) == 0
+    assert stage.take_over() == 15  # the stream is empty: everything stored was checked
+    assert len(radars) == 2 and watching._radar is radars[-1]  # watching with the new one
     engine.dispose()

@@ -38,7 +38,7 @@ def listeners_for(runtime: Runtime, names: list[str] | None) -> list[ChannelList
             "(a mastodon or bluesky channel needs api_base_url, an rss channel feeds)"
         )
         raise typer.Exit(2) from None
-    pipeline = runtime.intake()
+    pipeline = runtime.intake(warm=True)  # a listener is not a replay: the radar remembers
     return [
         ChannelListener(
             c, runtime.sessions, pipeline, lambda: runtime.policy, runtime.settings, now_utc

@@ -38,10 +38,12 @@ class Runtime:
         """The policy in force."""
         return self.source.policy
 
-    def pipeline(self, radar: bool = True) -> Pipeline:
+    def pipeline(self, radar: bool = True, warm: bool = False) -> Pipeline:
         """The pipeline, understanding every post (exit 1 when the intent model is missing);
         it follows the policy when it changes (an admin's edit, or the file on disk).
-        ``radar=False`` leaves the radar out (``townhall worker``: one radar stage feeds it)."""
+        ``radar=False`` leaves the radar out (``townhall worker``: one radar stage feeds it);
+        ``warm`` replays the last week of stored posts into the radar first (a long-running
+        listener: see ``townhall.pipeline.warm``)."""
         from townhall.understand.enrich import Understander
 
         try:
@@ -53,7 +55,7 @@ class Runtime:
             self.policy,
             understander,
             router_for(self.policy),
-            self._radar() if radar else None,
+            self.new_radar(warm=warm) if radar else None,
         )
 
         def follow(policy: Policy) -> None:
@@ -65,21 +67,29 @@ class Runtime:
     def radar_pipeline(self) -> Pipeline:
         """A pipeline that only watches (``Pipeline.watch``): the radar stage of
         ``townhall worker``, fed the posts the workers stored."""
-        pipeline = Pipeline(self.sessions, self.policy, radar=self._radar())
+        pipeline = Pipeline(self.sessions, self.policy, radar=self.new_radar())
         self.source.subscribe(lambda policy: pipeline.use_policy(policy, None, None))
         return pipeline
 
-    def _radar(self) -> Radar:
+    def new_radar(self, warm: bool = False) -> Radar:
+        """A radar for the policy in force; ``warm``: fed the last week of stored posts."""
         from townhall.radar.replay import Radar, RadarSettings
 
-        return Radar(self.policy, RadarSettings(viral_threshold=self.policy.crisis.viral_threshold))
+        radar = Radar(
+            self.policy, RadarSettings(viral_threshold=self.policy.crisis.viral_threshold)
+        )
+        if warm:
+            from townhall.pipeline.warm import warm as warm_up
 
-    def intake(self) -> Intake:
+            warm_up(radar, self.sessions)
+        return radar
+
+    def intake(self, warm: bool = False) -> Intake:
         """Where listeners and ``townhall ingest`` put posts: the broker's stream when
         ``TOWNHALL_BROKER_URL`` is set (``townhall worker`` stores them), otherwise this
-        process's pipeline."""
+        process's pipeline (its radar warmed with the stored posts when ``warm``)."""
         if not self.settings.broker_url:
-            return self.pipeline()
+            return self.pipeline(warm=warm)
         from townhall.pipeline.streams import Publisher, connect
 
         try:

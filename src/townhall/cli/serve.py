@@ -73,7 +73,7 @@ def serve(
         app = create_app(settings, runtime.engine, runtime.source)
         stop = threading.Event()
         if settings.listen and any(c.live for c in runtime.policy.channels):
-            listeners = start_listeners(runtime, runtime.intake(), now_utc, stop)
+            listeners = start_listeners(runtime, runtime.intake(warm=True), now_utc, stop)
             err.print(f"listening on {len(listeners)} live channel(s); see /channels")
         err.print(f"Townhall at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)")
         try:

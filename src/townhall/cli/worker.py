@@ -47,7 +47,8 @@ def _radar_loop(stage: RadarStage, lease: Lease, stop: threading.Event) -> None:
         try:
             if lease.acquire():
                 if not leading:
-                    log.warning("%s runs the radar stage", stage.name)
+                    fed = stage.take_over()
+                    log.warning("%s runs the radar stage (warmed with %d posts)", stage.name, fed)
                     leading = True
                 stage.step(stop)
             else:
@@ -164,7 +165,14 @@ def worker(
         )
         lease = Lease(client, me)
         stage = (
-            RadarStage(client, runtime.sessions, runtime.radar_pipeline(), me, batch_size=size)
+            RadarStage(
+                client,
+                runtime.sessions,
+                runtime.radar_pipeline(),
+                me,
+                batch_size=size,
+                new_radar=runtime.new_radar,
+            )
             if radar
             else None
         )

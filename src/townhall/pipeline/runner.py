@@ -173,6 +173,10 @@ class Pipeline:
         """Switch to a changed policy between batches (the batch in flight finishes first)."""
         self._policy, self._understanding, self._router = policy, understanding, router
 
+    def use_radar(self, radar: Radar) -> None:
+        """Watch with ``radar`` from the next batch on (a radar stage that takes over)."""
+        self._radar = radar
+
     def process_batch(
         self,
         posts: Sequence[Post],

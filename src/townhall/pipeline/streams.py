@@ -54,11 +54,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from townhall.errors import PostFormatError
 from townhall.models import PostRecord
 from townhall.pipeline.runner import BatchResult, Pipeline, Stored
+from townhall.pipeline.warm import warm
 from townhall.posts import Post, parse_post
 from townhall.understand.enrich import Enrichment
 
 if TYPE_CHECKING:
     from townhall.radar.alerts import Alert
+    from townhall.radar.replay import Radar
 
 log = logging.getLogger(__name__)
 
@@ -386,10 +388,12 @@ class RadarStage:
         block: float = 0.25,
         stream: str = STREAM,
         clock: Callable[[], datetime] | None = None,
+        new_radar: Callable[[], Radar] | None = None,
     ) -> None:
         self._redis = client
         self._sessions = sessions
         self._pipeline = pipeline
+        self._new_radar = new_radar
         self.name = name
         self._batch_size = batch_size
         self._block_ms = max(1, int(block * 1000))
@@ -424,6 +428,26 @@ class RadarStage:
         self._unacked = None
         self.counters.processed += len(ids)
         return len(ids)
+
+    def take_over(self) -> int:
+        """Start leading: a fresh radar (with ``new_radar``) warmed with the stored posts the
+        previous leader had checked, i.e. stored before the oldest message still in the
+        stream arrived; how many posts it was fed. Work left half done is taken again from
+        the stream."""
+        self._unsaved = self._unacked = None
+        self._seen.clear()
+        if self._new_radar is None:
+            return 0
+        oldest = self._redis.xrange(self.stream, count=1)
+        if oldest:
+            arrival = datetime.fromtimestamp(message_ms(cast(bytes, oldest[0][0])) / 1000, UTC)
+            cut = arrival - ARRIVAL_SLACK
+        else:
+            cut = datetime.now(UTC)  # everything stored so far was checked
+        radar = self._new_radar()
+        fed = warm(radar, self._sessions, stored_before=cut)
+        self._pipeline.use_radar(radar)
+        return fed
 
     def _next_batch(self, wait: threading.Event | None) -> tuple[list[bytes], list[Stored]] | None:
         # Our own pending messages first (a batch acknowledged by nobody), oldest first; then a
