@@ -13,7 +13,7 @@ from sqlalchemy import select
 from townhall.cases import repository
 from townhall.cases.schemas import InboxFilter
 from townhall.db import session_factory, transaction
-from townhall.models import AuditEvent, CrisisRoom, CrisisStatus, Item
+from townhall.models import AuditEvent, CrisisRoom, CrisisStatus, Item, ItemStatus
 from townhall.web import inbox
 
 
@@ -236,6 +236,24 @@ def test_bulk_assign_to_someone_close_and_spam(site: Any, logged_in: httpx.Clien
         spam_item = session.get(Item, 1)
         assert spam_item is not None and "spam" in spam_item.tags
     assert "no reply needed" in whys["4"] and "spam" in whys["1"]
+    # What was closed without a reply has views of its own, out of the queues.
+    assert _row_ids(logged_in.get("/inbox?status=no_reply&sort=oldest").text) == [4, 5]
+    assert _row_ids(logged_in.get("/inbox?status=spam").text) == [1]
+
+
+def test_the_no_reply_view_holds_closed_chatter_not_open_items_with_the_tag(
+    site: Any, logged_in: httpx.Client
+) -> None:
+    _feed_five(site)
+    _set(site, 1, status=ItemStatus.DONE, tags=["no_reply_needed"])  # closed by the policy
+    _set(site, 2, tags=["no_reply_needed"])  # reopened by someone: back in the queue
+    _set(site, 3, status=ItemStatus.DONE, tags=["spam"])
+    page = logged_in.get("/inbox?status=no_reply")
+    assert page.status_code == 200
+    assert _row_ids(page.text) == [1]
+    assert '<option value="no_reply" selected>No reply needed</option>' in page.text
+    assert 1 not in _row_ids(logged_in.get("/inbox").text)
+    assert 2 in _row_ids(logged_in.get("/inbox").text)
 
 
 def test_bulk_is_refused_without_csrf_or_with_bad_values(

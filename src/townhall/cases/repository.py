@@ -80,6 +80,9 @@ def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
         query = query.where(Item.assignee_id.is_(None))
     if flt.breached:
         query = query.where(BREACHED)
+    if flt.tag:
+        # Tags are policy ids: the quoted tag is found in the JSON list's text on every backend.
+        query = query.where(cast(Item.tags, String).contains(f'"{flt.tag}"', autoescape=True))
     if flt.visible is not None:
         query = query.where(visible_items(*flt.visible))
     if flt.text:

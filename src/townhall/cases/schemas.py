@@ -30,6 +30,9 @@ class InboxFilter:
     unassigned: bool = False
     breached: bool = False
     """Only items with an SLA clock that ran out."""
+    tag: str | None = None
+    """Only items with this tag (``no_reply_needed``, ``spam``: what the policy or a person
+    closed without a reply)."""
     visible: tuple[frozenset[str], str | None] | None = None
     """Only items the person may see: (departments they see outright, the department whose
     supported items they also see); None: no limit."""

@@ -31,6 +31,9 @@ from townhall.web.context import WebState, state
 from townhall.web.csrf import require_csrf
 from townhall.web.params import MAX_ID, FieldError, IdNumber, Position, as_id, is_policy_id
 
+NO_REPLY_TAG = "no_reply_needed"
+"""The tag of items closed without a reply (the policy's ``close: true`` rules use it too)."""
+
 ALL = "all"
 """The ``department`` value of the unified inbox (every department)."""
 
@@ -38,7 +41,13 @@ STATUS_CHOICES: dict[str, str] = {
     "open": "Open",
     "any": "Any status",
     **{status.value: label for status, label in STATUS_LABELS.items()},
+    "no_reply": "No reply needed",
+    "spam": "Spam",
 }
+"""``no_reply`` and ``spam`` are the closed items with that tag: chatter that asks nothing and
+spam, closed by the policy (with its reason) or by a person, out of every queue."""
+
+CLOSED_VIEWS: dict[str, str] = {"no_reply": NO_REPLY_TAG, "spam": "spam"}
 
 INTENT_CHOICES: dict[str, str] = {
     intent: intent.replace("_", " ").capitalize() for intent in INTENTS
@@ -135,6 +144,8 @@ class InboxQuery:
             statuses: tuple[ItemStatus, ...] = OPEN_STATUSES
         elif self.status == "any":
             statuses = ()
+        elif self.status in CLOSED_VIEWS:
+            statuses = (ItemStatus.DONE,)
         else:
             statuses = (ItemStatus(self.status),)
         self.filter = InboxFilter(
@@ -147,6 +158,7 @@ class InboxQuery:
             assignee_id=owner_id,
             unassigned=self.owner == "none",
             breached=self.sla == "breached",
+            tag=CLOSED_VIEWS.get(self.status),
             visible=(
                 None
                 if visible is None or visible.everything
@@ -378,7 +390,9 @@ def _bulk_one(
         service.assign(session, item_id, target, actor=user, now=now)
     elif action == "no_reply":
         why = f"{user.name} closed the item: no reply needed"
-        service.set_status(session, item_id, ItemStatus.DONE, actor=user, now=now, why=why)
+        item = service.set_status(session, item_id, ItemStatus.DONE, actor=user, now=now, why=why)
+        if NO_REPLY_TAG not in item.tags:
+            item.tags = [*item.tags, NO_REPLY_TAG]
     else:
         why = f"{user.name} marked the item as spam"
         item = service.set_status(session, item_id, ItemStatus.DONE, actor=user, now=now, why=why)
