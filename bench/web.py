@@ -38,7 +38,7 @@ from sqlalchemy import Engine, case, create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from townhall.connectors.standin import free_port
-from townhall.db import make_engine, migrate, session_factory, transaction
+from townhall.db import make_engine, migrate, refresh_statistics, session_factory, transaction
 from townhall.models import AuditEvent, Item, ItemStatus, Note, PostRecord, Role, SlaBreach, User
 from townhall.org.accounts import upsert_user
 from townhall.org.policy import load_policy
@@ -485,6 +485,9 @@ def bench(backend: str, n: int, per_page: int) -> None:
         engine = make_engine(url)
         migrate(engine)
         took = populate(engine, n)
+        # What the queue loop of `townhall serve` does at start and hourly (SQLite only).
+        with transaction(session_factory(engine)) as session:
+            refresh_statistics(session)
         pages = pages_of(engine)
         engine.dispose()
         print(

@@ -26,7 +26,18 @@ class Item(Base):
 
     __tablename__ = "items"
     __table_args__ = (
-        Index("ix_items_department_status", "department", "status"),
+        # A department's queue in triage or due order, from the index alone (migration 0020).
+        Index(
+            "ix_items_triage",
+            "department",
+            "status",
+            "priority",
+            "crisis_id",
+            "first_responded_at",
+            "first_response_due_at",
+            "resolution_due_at",
+            "created_at",
+        ),
         Index("ix_items_created_at", "created_at"),
         Index("ix_items_status_first_response_due_at", "status", "first_response_due_at"),
         Index("ix_items_status_resolution_due_at", "status", "resolution_due_at"),

@@ -44,6 +44,8 @@ class WebState:
     stopping: threading.Event = field(default_factory=threading.Event)
     servers: list[Any] = field(default_factory=list)
     open_streams: int = 0
+    statistics_due: float = 0.0
+    """When (``time.monotonic``) the queue loop next refreshes SQLite's planner statistics."""
     read_sessions: sessionmaker[Session] = field(init=False)
     """Read-only sessions over the same database: they never wait for a writer."""
 

@@ -161,7 +161,11 @@ class InboxQuery:
             tag=CLOSED_VIEWS.get(self.status),
             visible=(
                 None
-                if visible is None or visible.everything
+                if visible is None
+                or visible.everything
+                # One of their own departments' queue: the department filter says it all (and
+                # the queue's order is then read from an index alone).
+                or self.department in visible.owned
                 else (visible.owned, visible.supported_by)
             ),
         )

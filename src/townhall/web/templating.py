@@ -103,6 +103,9 @@ class Templates(Jinja2Templates):
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates ship with the package: checking each file's mtime on every render
+            # was 7% of the inbox's time.
+            auto_reload=False,
         )
         env.filters.update(
             compact=compact_number,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +22,7 @@ import redis
 from fastapi import FastAPI
 
 from townhall.cases.tasks import QueuePass, work_queues
+from townhall.db import refresh_statistics
 from townhall.insights.proposals import HourlyProposals
 from townhall.insights.tasks import DigestSender
 from townhall.leader import QUEUE_LOOP, WEBHOOK_LOOP, Leader
@@ -88,6 +90,10 @@ def _broker(url: str) -> redis.Redis:
     return connect(url)
 
 
+STATISTICS_EVERY = 3600.0
+"""Seconds between refreshes of SQLite's planner statistics by the queue loop."""
+
+
 def queue_tick(web: WebState, leader: Leader | None = None) -> QueuePass:
     """One pass in its own transaction (reloading an edited policy file first), then alerts.
 
@@ -100,6 +106,10 @@ def queue_tick(web: WebState, leader: Leader | None = None) -> QueuePass:
         return QueuePass()
     with web.sessions() as session, session.begin():
         result = work_queues(session, web.policy, web.clock())
+    if time.monotonic() >= web.statistics_due:
+        with web.sessions() as session, session.begin():
+            refresh_statistics(session)
+        web.statistics_due = time.monotonic() + STATISTICS_EVERY
     if web.settings.broker_url:  # workers, the radar and listeners that lag or fall silent
         with web.sessions() as session, session.begin():
             health_alerts.check(session, _broker(web.settings.broker_url), web.clock())
