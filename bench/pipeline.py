@@ -297,7 +297,7 @@ def insert_rows(posts: Sequence[Any], enrichments: Sequence[Any]) -> list[dict[s
 def insert_ceiling(url: str, rows: Sequence[dict[str, Any]]) -> float:
     """Posts/s of batched INSERT … ON CONFLICT DO NOTHING RETURNING of enriched post rows."""
     from townhall.db import make_engine, migrate, session_factory
-    from townhall.pipeline.runner import POSTS, _insert_ignoring_conflicts
+    from townhall.pipeline.runner import _insert_new
 
     engine = make_engine(url)
     try:
@@ -306,8 +306,7 @@ def insert_ceiling(url: str, rows: Sequence[dict[str, Any]]) -> float:
         started = time.perf_counter()
         for start in range(0, len(rows), BATCH):
             with sessions() as session, session.begin():
-                statement = _insert_ignoring_conflicts(session).returning(POSTS.c.id)
-                list(session.execute(statement, list(rows[start : start + BATCH])))
+                _insert_new(session, list(rows[start : start + BATCH]))
         return len(rows) / (time.perf_counter() - started)
     finally:
         engine.dispose()

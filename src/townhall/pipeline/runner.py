@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import Insert, Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from townhall.audit import SYSTEM
@@ -143,6 +146,100 @@ def _insert_ignoring_conflicts(session: Session) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(POSTS).on_conflict_do_nothing()
     raise NotImplementedError(f"unsupported database: {dialect}")
+
+
+NewRow = tuple[int, str, str]
+"""(row id, channel, external id) of a post row an insert stored."""
+
+
+@dataclass(frozen=True)
+class _RowInsert:
+    """A single-row ``INSERT … ON CONFLICT DO NOTHING RETURNING id, channel, external_id``
+    compiled once by SQLAlchemy (casts included), with positional parameters, and the bind
+    processors of its columns: values go in exactly as SQLAlchemy would write them."""
+
+    sql: str
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+    def parameters(self, row: dict[str, Any]) -> list[Any]:
+        return [
+            row[name] if process is None else process(row[name]) for name, process in self.binds
+        ]
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+@lru_cache(maxsize=8)
+def _row_insert(dialect: Dialect, keys: frozenset[str]) -> _RowInsert | None:
+    """The single-row insert of post rows with ``keys``; None when it would need values the
+    rows lack (a column default computed in Python): SQLAlchemy's own path fills those."""
+    table = POSTS.c
+    statement = (
+        postgresql.insert(POSTS)
+        .on_conflict_do_nothing()
+        .returning(table.id, table.channel, table.external_id)
+    )
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
+    names = _NAMED.findall(compiled.string)
+    if not set(names) <= keys or set(compiled.binds) != set(names):
+        return None
+    binds = tuple(
+        (name, POSTS.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+    )
+    return _RowInsert(_NAMED.sub("%s", compiled.string), binds)
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[NewRow]:
+    """INSERT ``rows`` skipping those whose (channel, external id) or post id is already
+    stored (a concurrent worker may have stored some); the rows THIS statement inserted.
+
+    On PostgreSQL (psycopg) one prepared single-row statement runs for every row through
+    psycopg's ``executemany`` (pipeline mode): SQLAlchemy's multi-row "insertmanyvalues"
+    statements cost more to parse client-side than to run."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    keys = frozenset(rows[0])
+    insert = (
+        _row_insert(dialect, keys)
+        if dialect.name == "postgresql" and dialect.driver == "psycopg"
+        else None
+    )
+    if insert is None or any(row.keys() != keys for row in rows):
+        table = POSTS.c
+        statement = _insert_ignoring_conflicts(session).returning(
+            table.id, table.channel, table.external_id
+        )
+        return [(row_id, channel, ext) for row_id, channel, ext in session.execute(statement, rows)]
+    parameters = [insert.parameters(row) for row in rows]
+    connection = session.connection()
+    dbapi = connection.connection
+    cursor = dbapi.cursor()
+    inserted: list[NewRow] = []
+    try:
+        cursor.executemany(insert.sql, parameters, returning=True)  # type: ignore[call-arg]
+        while True:
+            inserted.extend(cursor.fetchall())
+            if not cursor.nextset():
+                break
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy's own execution does: its exception classes (a busy or lost database
+        # is an OperationalError for the caller to retry) and a lost connection invalidated.
+        disconnect = dialect.is_disconnect(exc, dbapi, cursor)
+        if disconnect:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            insert.sql,
+            parameters[:1],
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=disconnect,
+            dialect=dialect,
+        ) from exc
+    finally:
+        cursor.close()
+    return inserted
 
 
 class Pipeline:
@@ -324,11 +421,7 @@ class Pipeline:
         if not fresh:
             return []
         by_key = {post_key(p): p for p in fresh}
-        table = POSTS.c
-        statement = _insert_ignoring_conflicts(session).returning(
-            table.id, table.channel, table.external_id
-        )
-        # A concurrent worker may have stored some meanwhile: RETURNING lists only ours.
+        # A concurrent worker may have stored some meanwhile: _insert_new lists only ours.
         rows = [_post_row(p, now) for p in fresh]
         understood: dict[tuple[str, str], Enrichment] = {}
         if self._understanding is not None:
@@ -337,7 +430,7 @@ class Pipeline:
             ):
                 row.update(_enrichment_columns(enrichment))
                 understood[post_key(post)] = enrichment
-        inserted = list(session.execute(statement, rows))
+        inserted = _insert_new(session, rows)
         # Only the rows this transaction inserted count, in this transaction (never twice).
         ours = {(channel, ext) for _, channel, ext in inserted}
         rollups.add(session, (r for r in rows if (r["channel"], r["external_id"]) in ours))
