@@ -18,6 +18,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from townhall.db import make_engine, session_factory
 from townhall.models import PostRecord
@@ -54,6 +55,22 @@ def stream(client: redis.Redis) -> Iterator[str]:
     name = f"test:faults:{uuid.uuid4().hex}"
     yield name
     client.delete(name)
+
+
+@pytest.fixture
+def stored(
+    make_database_url: Callable[[], str], acme_policy: Policy
+) -> Iterator[tuple[sessionmaker[Session], Pipeline]]:
+    """Sessions on a fresh database and a pipeline that understands, routes and stores."""
+    engine = make_engine(make_database_url())
+    sessions = session_factory(engine)
+    yield (
+        sessions,
+        Pipeline(
+            sessions, acme_policy, Understander.from_policy(acme_policy), router_for(acme_policy)
+        ),
+    )
+    engine.dispose()
 
 
 def _failing_once(real: Callable[..., Any]) -> tuple[Callable[..., Any], list[int]]:
@@ -96,17 +113,13 @@ def test_a_failed_batch_is_taken_again_at_once_and_stored_once(
 
 
 def test_the_radar_stage_stores_a_failed_batch_s_alerts_without_feeding_it_twice(
-    make_database_url: Callable[[], str],
+    stored: tuple[sessionmaker[Session], Pipeline],
     acme_policy: Policy,
     client: redis.Redis,
     stream: str,
     make_post: Callable[..., Any],
 ) -> None:
-    engine = make_engine(make_database_url())
-    sessions = session_factory(engine)
-    storing = Pipeline(
-        sessions, acme_policy, Understander.from_policy(acme_policy), router_for(acme_policy)
-    )
+    sessions, storing = stored
     watching = Pipeline(sessions, acme_policy, radar=Radar(acme_policy, RadarSettings()))
     Publisher(client, sessions, stream).publish([make_post(n) for n in range(4)])
     # Stored now (the stage feeds only posts stored after their message arrived).
@@ -130,21 +143,16 @@ def test_the_radar_stage_stores_a_failed_batch_s_alerts_without_feeding_it_twice
     assert len(recorded) == 2  # stored on the second try
     assert client.xlen(stream) == 0  # acknowledged and deleted
     assert stage.step() == 0
-    engine.dispose()
 
 
 def test_a_new_leader_warms_its_radar_with_what_the_old_one_checked(
-    make_database_url: Callable[[], str],
+    stored: tuple[sessionmaker[Session], Pipeline],
     acme_policy: Policy,
     client: redis.Redis,
     stream: str,
     make_post: Callable[..., Any],
 ) -> None:
-    engine = make_engine(make_database_url())
-    sessions = session_factory(engine)
-    storing = Pipeline(
-        sessions, acme_policy, Understander.from_policy(acme_policy), router_for(acme_policy)
-    )
+    sessions, storing = stored
     # Ten posts stored (and checked) ten minutes ago, five still in the stream, stored now.
     checked_at = datetime.now(UTC) - timedelta(minutes=10)
     storing.process_batch([make_post(n) for n in range(10)], checked_at)
@@ -163,4 +171,3 @@ def test_a_new_leader_warms_its_radar_with_what_the_old_one_checked(
     assert client.xlen(stream) == 0
     assert stage.take_over() == 15  # the stream is empty: everything stored was checked
     assert len(radars) == 2 and watching._radar is radars[-1]  # watching with the new one
-    engine.dispose()
