@@ -33,3 +33,14 @@ def test_each_townhall_service_sets_the_database_and_broker_urls() -> None:
         assert env["TOWNHALL_DATABASE_URL"].startswith("postgresql+psycopg://"), name
         assert env["TOWNHALL_BROKER_URL"].startswith("redis://"), name
         assert services[name]["command"][0] == "townhall", name
+
+
+def test_the_image_compose_builds_has_a_dockerfile_whose_sources_exist() -> None:
+    """What can be checked without Docker (CI has none): the Dockerfile compose.yaml builds
+    copies only paths the repository has, and trains the model it needs."""
+    build = {s.get("build") for s in _compose()["services"].values() if "build" in s}
+    assert build == {"."}
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
+    assert copied and all((ROOT / path).exists() for path in copied), copied
+    assert "townhall model train" in dockerfile
