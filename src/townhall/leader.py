@@ -217,6 +217,10 @@ class _AdvisoryLocks:
     def release(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            # Unlock first: the server ends a closed session's backend a moment later, and
+            # until then its locks are still held (another process asking at once would lose).
+            with suppress(Exception):
+                conn.execute(text("SELECT pg_advisory_unlock_all()"))
             with suppress(Exception):
                 conn.invalidate()  # the server ends the session, and its locks with it
             with suppress(Exception):
