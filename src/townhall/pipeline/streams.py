@@ -54,9 +54,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from townhall.errors import PostFormatError
 from townhall.models import PostRecord
 from townhall.pipeline.runner import BatchResult, Pipeline, Stored
-from townhall.pipeline.warm import warm
+from townhall.pipeline.warm import enrichment_of, warm
 from townhall.posts import Post, parse_post
-from townhall.understand.enrich import Enrichment
 
 if TYPE_CHECKING:
     from townhall.radar.alerts import Alert
@@ -318,24 +317,6 @@ def _decode(entries: list[Any]) -> tuple[list[tuple[bytes, Post]], list[tuple[by
         except PostFormatError as exc:
             poison.append((message_id, raw, str(exc)))
     return posts, poison
-
-
-def enrichment_of(record: PostRecord) -> Enrichment | None:
-    """The understanding stored with a post (None for a post that was not understood)."""
-    if record.sentiment_label is None or record.intent is None:
-        return None
-    return Enrichment(
-        sentiment_label=cast(Any, record.sentiment_label),
-        sentiment_score=record.sentiment_score or 0.0,
-        intent=cast(Any, record.intent),
-        intent_confidence=record.intent_confidence or 0.0,
-        actionable=bool(record.actionable),
-        toxicity=record.toxicity or 0.0,
-        language=record.language,
-        country=record.country,
-        reach=record.reach or "",
-        topics=list(record.topics or []),
-    )
 
 
 class Lease:

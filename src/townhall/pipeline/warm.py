@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +37,24 @@ WARM_LIMIT = 200_000
 CHUNK = 2_000
 
 
+def enrichment_of(record: PostRecord) -> Enrichment | None:
+    """The understanding stored with a post (None for a post that was not understood)."""
+    if record.sentiment_label is None or record.intent is None:
+        return None
+    return Enrichment(
+        sentiment_label=cast(Any, record.sentiment_label),
+        sentiment_score=record.sentiment_score or 0.0,
+        intent=cast(Any, record.intent),
+        intent_confidence=record.intent_confidence or 0.0,
+        actionable=bool(record.actionable),
+        toxicity=record.toxicity or 0.0,
+        language=record.language,
+        country=record.country,
+        reach=record.reach or "",
+        topics=list(record.topics or []),
+    )
+
+
 def warm(
     radar: Radar,
     sessions: sessionmaker[Session],
@@ -45,8 +64,6 @@ def warm(
     stored_before: datetime | None = None,
 ) -> int:
     """Feed ``radar`` the stored posts of the last ``hours`` of post time; how many."""
-    from townhall.pipeline.streams import enrichment_of
-
     with sessions() as session:
         newest_query = select(func.max(PostRecord.created_at))
         if stored_before is not None:

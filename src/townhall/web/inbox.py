@@ -392,16 +392,15 @@ def _bulk_one(
     person.require(needs, item_scope(session, item_id))
     if action in ("assign_me", "assign"):
         service.assign(session, item_id, target, actor=user, now=now)
-    elif action == "no_reply":
-        why = f"{user.name} closed the item: no reply needed"
+    else:  # closed without a reply, tagged for its view (CLOSED_VIEWS)
+        if action == "no_reply":
+            why = f"{user.name} closed the item: no reply needed"
+        else:
+            why = f"{user.name} marked the item as spam"
         item = service.set_status(session, item_id, ItemStatus.DONE, actor=user, now=now, why=why)
-        if NO_REPLY_TAG not in item.tags:
-            item.tags = [*item.tags, NO_REPLY_TAG]
-    else:
-        why = f"{user.name} marked the item as spam"
-        item = service.set_status(session, item_id, ItemStatus.DONE, actor=user, now=now, why=why)
-        if "spam" not in item.tags:
-            item.tags = [*item.tags, "spam"]
+        tag = CLOSED_VIEWS[action]
+        if tag not in item.tags:
+            item.tags = [*item.tags, tag]
 
 
 @router.post("/inbox/bulk", dependencies=[Depends(require_csrf), allow(Action.VIEW)])
