@@ -374,7 +374,7 @@ def test_an_empty_log_is_intact(db):
 
 
 @pytest.fixture
-def unmigrated(tmp_path: Path) -> Iterator[Engine]:
+def unmigrated(backend: str, tmp_path: Path) -> Iterator[Engine]:
     """An empty database with no schema at all, on the run's backend."""
     base = os.environ.get("TOWNHALL_TEST_DATABASE_URL")
     if not base:
