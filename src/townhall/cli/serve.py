@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import signal
 import threading
 import time
@@ -40,7 +41,7 @@ from townhall.pipeline.worker import run_worker
 from townhall.posts import now_utc
 from townhall.publishing.localtime import at_local
 from townhall.web.app import create_app
-from townhall.web.server import make_server
+from townhall.web.server import make_server, run_workers
 
 DEMO_PASSWORD = "townhall-demo"  # noqa: S105 - the demo's published login, printed at start
 
@@ -66,18 +67,36 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     policy: Annotated[Path | None, typer.Option(help="Policy YAML.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Web processes answering on the port (about one per core); one of them runs "
+            "the background loops.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web app on the configured database (TOWNHALL_DATABASE_URL or SQLite)."""
     with open_runtime(policy) as runtime:
         settings = _web_settings(runtime.settings, host)
-        app = create_app(settings, runtime.engine, runtime.source)
         stop = threading.Event()
         if settings.listen and any(c.live for c in runtime.policy.channels):
             listeners = start_listeners(runtime, runtime.intake(warm=True), now_utc, stop)
             err.print(f"listening on {len(listeners)} live channel(s); see /channels")
-        err.print(f"Townhall at [bold]http://{host}:{port}/[/]  (Ctrl-C stops)")
+        processes = f" in {workers} processes" if workers > 1 else ""
+        err.print(f"Townhall at [bold]http://{host}:{port}/[/]{processes}  (Ctrl-C stops)")
         try:
-            make_server(app, host=host, port=port).run()
+            if workers == 1:
+                app = create_app(settings, runtime.engine, runtime.source)
+                make_server(app, host=host, port=port).run()
+            else:
+                # Each process builds its own app (and engine) from the environment: the
+                # policy this command loaded and the cookie setting decided above.
+                os.environ["TOWNHALL_POLICY"] = str(runtime.source.path.resolve())
+                os.environ["TOWNHALL_COOKIE_SECURE"] = "true" if settings.cookie_secure else "false"
+                settings.resolved_secret_key()  # made once, before the processes race for it
+                run_workers(host=host, port=port, workers=workers)
         finally:
             stop.set()
 

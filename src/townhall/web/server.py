@@ -30,3 +30,33 @@ def make_server(
     web: WebState = app.state.web
     web.servers.append(server)
     return server
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``townhall serve --workers N``'s processes: settings from the
+    environment (``TOWNHALL_POLICY`` names the policy the command loaded), an engine of its
+    own. uvicorn calls it once in each process it starts."""
+    from townhall.cli.runtime import open_runtime
+    from townhall.web.app import create_app
+
+    runtime = open_runtime()
+    return create_app(runtime.settings, runtime.engine, runtime.source)
+
+
+def run_workers(*, host: str, port: int, workers: int, log_level: str = "warning") -> None:
+    """Serve ``app_from_environment`` in ``workers`` processes sharing one listening socket.
+
+    uvicorn's supervisor binds the socket, starts the processes (fresh interpreters, not
+    forks of this one), restarts one that dies, and stops them all on Ctrl-C or SIGTERM; in
+    each, the signal ends the server and its open live streams.
+    """
+    uvicorn.run(
+        "townhall.web.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
