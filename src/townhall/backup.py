@@ -60,7 +60,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 from townhall.audit import create_append_only_triggers, drop_append_only_triggers, verify_chain
-from townhall.db import read_only
+from townhall.db import outside_models, read_only
 from townhall.errors import ConflictError, InputError
 from townhall.models import Base
 from townhall.models.base import UTCDateTime
@@ -68,7 +68,8 @@ from townhall.models.base import UTCDateTime
 FORMAT = "townhall-backup"
 VERSION = 1
 SKIPPED = frozenset({"alembic_version"})
-"""Tables not copied: the schema revision travels in the header instead."""
+"""Tables not copied: the schema revision travels in the header instead (nor is the text
+search's index: restored posts fill it again, ``townhall.db.outside_models``)."""
 
 INSERT_BATCH = 1_000
 """Rows per INSERT statement on restore."""
@@ -189,7 +190,11 @@ def backup_tables(conn: Connection) -> list[Table]:
 
     A table the models do not describe is copied with the types reflected from the database.
     """
-    names = set(inspect(conn).get_table_names()) - SKIPPED
+    names = {
+        name
+        for name in inspect(conn).get_table_names()
+        if name not in SKIPPED and not outside_models(name, "table")
+    }
     reflected = MetaData()
     reflected.reflect(conn, only=sorted(names))
     return [

@@ -224,6 +224,23 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+SEARCH_TABLE = "posts_search"
+"""SQLite's trigram index of the posts' text and handles (migration 0021), an FTS5 table."""
+
+SEARCH_INDEXES = frozenset({"ix_posts_text_trgm", "ix_posts_author_handle_trgm"})
+"""PostgreSQL's trigram indexes of the posts' text and handles (migration 0021)."""
+
+
+def outside_models(name: str | None, type_: str) -> bool:
+    """Whether a schema object is the text search's, built by migration 0021 outside the models
+    (the FTS5 table with its shadow tables ``posts_search_data`` …, or a trigram index)."""
+    if name is None:
+        return False
+    if type_ == "table":
+        return name == SEARCH_TABLE or name.startswith(f"{SEARCH_TABLE}_")
+    return type_ == "index" and name in SEARCH_INDEXES
+
+
 ANALYSIS_LIMIT = 1000
 """Rows SQLite samples per index when it refreshes its statistics (milliseconds, not seconds)."""
 

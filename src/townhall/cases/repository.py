@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from townhall.cases.schemas import PAGE_SIZE, InboxFilter, Thread
+from townhall.cases.search import text_matches
 from townhall.errors import InputError, NotFoundError
 from townhall.models import (
     AuditEvent,
@@ -86,12 +87,7 @@ def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
     if flt.visible is not None:
         query = query.where(visible_items(*flt.visible))
     if flt.text:
-        needle = flt.text.lower()
-        # autoescape makes % and _ in the search literal characters on every backend.
-        query = query.where(
-            func.lower(PostRecord.text).contains(needle, autoescape=True)
-            | func.lower(PostRecord.author_handle).contains(needle, autoescape=True)
-        )
+        query = query.where(text_matches(flt.text))
     return query
 
 
