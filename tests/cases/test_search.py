@@ -4,6 +4,7 @@ post, kept in step when posts change or go, and served by the index, not a scan 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -99,6 +100,7 @@ def test_a_search_is_served_by_the_index(
             plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql))
         if backend == "sqlite":
             assert "VIRTUAL TABLE INDEX" in plan and "posts_search" in plan, plan
+            assert not re.search(r"SCAN posts\b(?!_)", plan), plan  # found through the index
         else:
             assert "ix_posts_text_trgm" in plan, plan
     finally:

@@ -3,12 +3,13 @@ case aside, found through the trigram index of migration 0021 where it can be.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Boolean, ColumnElement, func, literal
+from sqlalchemy import ColumnElement, func, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.sqltypes import NullType
 
 from townhall.db import SEARCH_TABLE
 from townhall.models import PostRecord
@@ -18,12 +19,14 @@ TRIGRAM = 3
 row."""
 
 
-class _TextMatch(FunctionElement[bool]):
+class _TextMatch(FunctionElement[Any]):
     """Posts whose text or handle holds a piece of text. Its clauses: the posts' id column, the
     FTS5 phrase for SQLite, and the ``LIKE`` condition every other database runs (PostgreSQL's
     trigram indexes serve it as it is)."""
 
-    type = Boolean()
+    # Not typed Boolean: SQLite (no native booleans) would compare a Boolean to 1, and
+    # ``(posts.id IN (…)) = 1`` hides the index from the planner.
+    type = NullType()
     inherit_cache = True
     name = "townhall_text_match"
 
@@ -56,4 +59,4 @@ def text_matches(needle: str) -> ColumnElement[bool]:
         return like
     # An FTS5 phrase in double quotes is matched as written, a quote doubled.
     phrase = '"' + needle.replace('"', '""') + '"'
-    return _TextMatch(PostRecord.id, literal(phrase), like)
+    return cast(ColumnElement[bool], _TextMatch(PostRecord.id, literal(phrase), like))
