@@ -81,6 +81,10 @@ def test_paging_and_items_after(session: Session, make_item: MakeItem) -> None:
     after = repository.items_after(session, flt, items[1].id, limit=2)
     assert _ids(after) == [items[2].id, items[3].id]
     assert repository.count_items(session, flt) == 5
+    # A bounded count stops one past its bound: enough to say "more than".
+    assert repository.count_items(session, flt, up_to=3) == 4
+    assert repository.count_items(session, flt, up_to=5) == 5
+    assert repository.count_items(session, flt, up_to=9) == 5
     assert repository.latest_item_id(session) >= items[4].id
 
 

@@ -129,3 +129,18 @@ def test_what_was_understood_shows_and_filters(site: Any, logged_in: httpx.Clien
     assert _row_ids(logged_in.get("/inbox", params={"sentiment": "negative"}).text) == [1]
     refused = logged_in.get("/inbox", params={"intent": "nonsense"})
     assert refused.status_code == 422 and "intent:" in refused.text
+
+
+def test_the_count_badge_stops_at_its_limit(
+    site: Any, logged_in: httpx.Client, monkeypatch: Any
+) -> None:
+    site.feed(*[site.post(f"counted {n}") for n in range(4)])
+    badge = re.compile(r'class="count-badge"[^>]*>([^<]*)<')
+    assert badge.findall(logged_in.get("/inbox").text) == ["4"]
+    monkeypatch.setattr(inbox, "COUNT_LIMIT", 3)
+    assert badge.findall(logged_in.get("/inbox").text) == ["3+"]
+    assert inbox.count_label(12_345) == "3+"
+    monkeypatch.setattr(inbox, "COUNT_LIMIT", 1000)
+    assert inbox.count_label(999) == "999"
+    assert inbox.count_label(1000) == "1,000"
+    assert inbox.count_label(1001) == "1,000+"

@@ -301,9 +301,14 @@ def items_by_ids(session: Session, ids: Sequence[int]) -> list[Item]:
     return list(session.scalars(query).unique())
 
 
-def count_items(session: Session, flt: InboxFilter) -> int:
-    """How many items match ``flt``."""
-    query = _filtered(select(func.count(Item.id)).select_from(Item), flt)
+def count_items(session: Session, flt: InboxFilter, *, up_to: int | None = None) -> int:
+    """How many items match ``flt``; with ``up_to``, counting stops at ``up_to + 1`` (a view of
+    tens of thousands need not read them all to say "more than ``up_to``")."""
+    if up_to is None:
+        query = _filtered(select(func.count(Item.id)).select_from(Item), flt)
+    else:
+        matching = _filtered(select(Item.id), flt).limit(up_to + 1).subquery()
+        query = select(func.count()).select_from(matching)
     return int(session.scalar(query) or 0)
 
 

@@ -81,6 +81,16 @@ MAX_BULK = 200
 POLL_SECONDS = 1.0
 """How often the live stream looks for new items."""
 
+COUNT_LIMIT = 1000
+"""The inbox's count of matching items stops here and says "1,000+": counting a view of
+50,000 items read every one of them on each page view and each live tick."""
+
+
+def count_label(count: int) -> str:
+    """The count badge: ``1,234``-style, or ``1,000+`` past ``COUNT_LIMIT``."""
+    return f"{COUNT_LIMIT:,}+" if count > COUNT_LIMIT else f"{count:,}"
+
+
 ROWS_PER_TICK = 50
 """Most rows the live stream sends per poll (bounded work per tick)."""
 
@@ -316,7 +326,7 @@ def inbox(
         **_paging(view, items, rooms),
         "view": view,
         "user": user,
-        "count": repository.count_items(session, view.filter),
+        "count": count_label(repository.count_items(session, view.filter, up_to=COUNT_LIMIT)),
         # The stream sends what arrives after this page: in an order other than newest first,
         # rows beyond the first page are older than the newest item, not new.
         "after": (
@@ -488,7 +498,9 @@ def _poll(
             )
             for item in found
         ]
-        count = repository.count_items(session, flt) if with_count or rows else None
+        count = (
+            repository.count_items(session, flt, up_to=COUNT_LIMIT) if with_count or rows else None
+        )
     for item_id, _ in rows:
         cursor.seen.add(item_id)
         cursor.high = max(cursor.high, item_id)
@@ -515,7 +527,7 @@ async def live_events(
                 yield ServerSentEvent(data=html, event="item", id=str(item_id))
             if count is not None and count != last_count:
                 last_count = count
-                yield ServerSentEvent(data=str(count), event="count")
+                yield ServerSentEvent(data=count_label(count), event="count")
             tick += 1
             for _ in range(int(POLL_SECONDS / 0.1)):
                 if web.shutting_down():
