@@ -108,18 +108,16 @@ def make_database_url(
             shutil.copyfile(source, target)
             return f"sqlite:///{target}"
         if not template:
-            name = f"townhall_tpl_{uuid.uuid4().hex[:12]}"
-            engine = admin()
-            with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            engine.dispose()
-            created.append(name)
-            migrated(make_url(base).set(database=name).render_as_string(hide_password=False))
-            template.append(name)
-        name = f"townhall_t_{uuid.uuid4().hex[:12]}"
+            template.append(migrated(create(f"townhall_tpl_{uuid.uuid4().hex[:12]}")))
+        return create(f"townhall_t_{uuid.uuid4().hex[:12]}", like=template[0])
+
+    def create(name: str, like: str | None = None) -> str:
+        """A new PostgreSQL database (a copy of the database ``like``), dropped at the end."""
+        assert base is not None
         engine = admin()
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template[0]}"'))
+            copy = f' TEMPLATE "{make_url(like).database}"' if like else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         engine.dispose()
         created.append(name)
         return make_url(base).set(database=name).render_as_string(hide_password=False)
