@@ -11,6 +11,9 @@ at 100,000 posts on SQLite, and the other pages waited behind it.
 - **PostgreSQL**: ``pg_trgm`` GIN indexes on ``lower(text)`` and ``lower(author_handle)``; the
   search's ``lower(…) LIKE '%…%'`` uses them as it is.
 
+A later migration that rebuilds ``posts`` on SQLite (``batch_alter_table`` copies the table)
+drops the three triggers with it and must create them again.
+
 Neither is in the models (SQLAlchemy describes neither an FTS5 table nor an operator-class
 expression index): ``townhall.db.SEARCH_OBJECTS`` names them for the schema comparison and the
 backup, which leave them out (a restore rebuilds them through the triggers).
