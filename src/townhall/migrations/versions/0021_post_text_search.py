@@ -15,7 +15,7 @@ A later migration that rebuilds ``posts`` on SQLite (``batch_alter_table`` copie
 drops the three triggers with it and must create them again.
 
 Neither is in the models (SQLAlchemy describes neither an FTS5 table nor an operator-class
-expression index): ``townhall.db.SEARCH_OBJECTS`` names them for the schema comparison and the
+expression index): ``townhall.db.outside_models`` names them for the schema comparison and the
 backup, which leave them out (a restore rebuilds them through the triggers).
 
 Revision ID: 0021
