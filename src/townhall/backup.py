@@ -37,6 +37,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Connection,
     Date,
     DateTime,
@@ -185,6 +186,12 @@ DECODERS: dict[str, Callable[[Any], Any] | None] = {
 }
 
 
+def stored(table: Table) -> list[Column[Any]]:
+    """The columns a backup holds: all but those the database generates from the others
+    (``items.due_at``, ``items.queue_rank``), which a restore could not write."""
+    return [column for column in table.columns if column.computed is None]
+
+
 def backup_tables(conn: Connection) -> list[Table]:
     """The database's tables in foreign-key order (parents first), typed by the models.
 
@@ -246,7 +253,7 @@ def write_backup(
             revision=revision,
             dialect=conn.dialect.name,
             tables=[
-                TableInfo(t.name, _count(conn, t), [(c.name, _kind(c.type)) for c in t.columns])
+                TableInfo(t.name, _count(conn, t), [(c.name, _kind(c.type)) for c in stored(t)])
                 for t in tables
             ],
         )
@@ -290,7 +297,8 @@ def _write_rows(
 ) -> int:
     encoders = [ENCODERS[kind] for _, kind in info.columns]
     order = list(table.primary_key.columns) or list(table.columns)
-    result = conn.execution_options(yield_per=READ_BATCH).execute(select(table).order_by(*order))
+    query = select(*stored(table)).order_by(*order)
+    result = conn.execution_options(yield_per=READ_BATCH).execute(query)
     written = 0
     for rows in result.partitions():
         lines = [

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -49,7 +52,7 @@ OPEN = Item.status.in_([status.value for status in ItemStatus if status != ItemS
 
 def _needs_posts(flt: InboxFilter) -> bool:
     """Whether ``flt`` looks at the post's columns (otherwise the items' indexes suffice)."""
-    return bool(flt.channel or flt.intent or flt.sentiment or flt.text)
+    return bool(flt.intent or flt.sentiment or flt.text)
 
 
 def visible_items(departments: Iterable[str], supported_by: str | None) -> ColumnElement[bool]:
@@ -68,7 +71,7 @@ def _filtered(query: Select[Any], flt: InboxFilter) -> Select[Any]:
     if flt.department:
         query = query.where(Item.department == flt.department)
     if flt.channel:
-        query = query.where(PostRecord.channel == flt.channel)
+        query = query.where(Item.channel == flt.channel)
     if flt.statuses:
         query = query.where(Item.status.in_(flt.statuses))
     if flt.intent:
@@ -103,18 +106,6 @@ PRIORITY_RANK: dict[str, int] = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 """Priorities from the most pressing; an unknown priority ranks as normal."""
 
 
-def _due_at() -> ColumnElement[Any]:
-    """When the item's next SLA clock runs out: the first response while nobody answered,
-    else the resolution (NULL when neither clock runs)."""
-    return case(
-        (
-            Item.first_responded_at.is_(None) & Item.first_response_due_at.is_not(None),
-            Item.first_response_due_at,
-        ),
-        else_=Item.resolution_due_at,
-    )
-
-
 _NO_DUE = datetime(1970, 1, 1, tzinfo=UTC)
 """What an item without a running SLA clock compares as, after its "no due time" flag: row
 values cannot compare NULL."""
@@ -123,8 +114,9 @@ values cannot compare NULL."""
 def _order(sort: str) -> list[ColumnElement[Any]]:
     """The ORDER BY of ``sort`` (one of ``SORTS``), ending on the id so the order is total.
     Every order but newest first is ascending in every key, so a page can start after a row
-    by comparing row values (``list_items``'s ``after_id``)."""
-    due = _due_at()
+    by comparing row values (``list_items``'s ``after``). Triage order puts the items of open
+    crisis rooms before these keys: ``list_items`` reads those apart."""
+    due = Item.due_at.expression
     due_first = [
         case((due.is_(None), 1), else_=0),
         func.coalesce(due, literal(_NO_DUE, type_=Item.first_response_due_at.type)),
@@ -135,19 +127,12 @@ def _order(sort: str) -> list[ColumnElement[Any]]:
     if sort == "due":
         return [*due_first, item_id]
     if sort == "triage":
-        open_rooms = select(CrisisRoom.id).where(CrisisRoom.status != CrisisStatus.RESOLVED)
-        return [
-            case((Item.crisis_id.in_(open_rooms.scalar_subquery()), 0), else_=1),
-            case(PRIORITY_RANK, value=Item.priority, else_=PRIORITY_RANK["normal"]),
-            *due_first,
-            Item.created_at.expression,
-            item_id,
-        ]
+        return [Item.queue_rank.expression, due, Item.created_at.expression, item_id]
     return [Item.id.desc()]
 
 
 def _due_of(item: Item) -> datetime | None:
-    """``_due_at`` in Python, for one loaded item."""
+    """``due_at`` (``DUE_SQL``) in Python, for one loaded item."""
     if item.first_responded_at is None and item.first_response_due_at is not None:
         return item.first_response_due_at
     return item.resolution_due_at
@@ -182,10 +167,13 @@ _LAST_TIME = (datetime(9999, 1, 1, tzinfo=UTC) - _EPOCH) // _MICRO
 _POSITION_FIELDS: dict[str, tuple[str, ...]] = {
     "oldest": ("id",),
     "due": ("flag", "time", "id"),
-    "triage": ("flag", "flag", "flag", "time", "time", "id"),
+    "triage": ("flag", "flag", "time", "time", "id"),
 }
 """What each number of a position is, per order: a small flag or rank, a time (microseconds
-since 1970) or an id, in the order of ``_order``'s keys."""
+since 1970) or an id, in the order of ``_order``'s keys (triage: the crisis flag first)."""
+_OLD_TRIAGE_FIELDS = ("flag", "flag", "flag", "time", "time", "id")
+"""A triage position of a link made before migration 0023: crisis flag, priority rank, "no due
+time" flag, due time, age and id (``position_values`` reads it as the rank it became)."""
 MAX_POSITION = 120
 """The longest position string (six numbers and their dots)."""
 
@@ -205,8 +193,7 @@ def position_of(item: Item, sort: str, open_rooms: frozenset[int] | set[int]) ->
         numbers = [*due_first, item.id]
     elif sort == "triage":
         crisis = 0 if item.crisis_id is not None and item.crisis_id in open_rooms else 1
-        rank = PRIORITY_RANK.get(item.priority, PRIORITY_RANK["normal"])
-        numbers = [crisis, rank, *due_first, micros(item.created_at), item.id]
+        numbers = [crisis, queue_rank(item), micros(due), micros(item.created_at), item.id]
     else:
         raise ValueError(f"{sort!r} pages by id, not by position")
     return ".".join(str(n) for n in numbers)
@@ -217,6 +204,9 @@ def position_values(sort: str, text: str) -> list[Any]:
     ``InputError`` naming ``after`` for anything else."""
     fields = _POSITION_FIELDS.get(sort)
     parts = text.split(".")
+    old = sort == "triage" and len(parts) == len(_OLD_TRIAGE_FIELDS)
+    if old:
+        fields = _OLD_TRIAGE_FIELDS
     if (
         fields is None
         or len(text) > MAX_POSITION
@@ -233,7 +223,17 @@ def position_values(sort: str, text: str) -> list[Any]:
             values.append(min(number, 9))
         else:
             values.append(min(number, 2**63 - 1))
+    if old:
+        crisis, rank, no_due, *rest = values
+        values = [crisis, min(rank * 2 + min(no_due, 1), 9), *rest]
     return values
+
+
+def queue_rank(item: Item) -> int:
+    """The item's ``queue_rank`` as the database computes it (``QUEUE_RANK_SQL``), from the
+    loaded columns (the stored value of an item changed in this session may be stale)."""
+    rank = PRIORITY_RANK.get(item.priority, PRIORITY_RANK["normal"])
+    return rank * 2 + (1 if _due_of(item) is None else 0)
 
 
 def open_room_ids(session: Session) -> frozenset[int]:
@@ -263,20 +263,79 @@ def list_items(
         raise ValueError(f"unknown sort {sort!r}")
     # The page's ids first (a narrow query the indexes answer), then the rows with their
     # post and assignee: sorting whole joined rows of every match would be far slower.
-    query = _filtered(select(Item.id), flt)
-    if before_id is not None:
-        query = query.where(Item.id < before_id)
-    keys = _order(sort)
-    if after is not None and sort != "newest":
-        values = position_values(sort, after)
-        bound = [literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]
-        query = query.where(tuple_(*keys) > tuple_(*bound))
-    query = query.order_by(*keys).limit(limit)
-    if offset:
-        query = query.offset(offset)
-    ids = list(session.scalars(query))
+    if sort == "triage":
+        ids = _triage_ids(session, flt, limit=limit, offset=offset, after=after)
+    else:
+        query = _filtered(select(Item.id), flt)
+        if before_id is not None:
+            query = query.where(Item.id < before_id)
+        keys = _order(sort)
+        if after is not None and sort != "newest":
+            values = position_values(sort, after)
+            bound = [literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]
+            query = query.where(tuple_(*keys) > tuple_(*bound))
+        query = query.order_by(*keys).limit(limit)
+        if offset:
+            query = query.offset(offset)
+        ids = list(session.scalars(query))
     by_id = {item.id: item for item in items_by_ids(session, ids)}
     return [by_id[item_id] for item_id in ids if item_id in by_id]
+
+
+def _after_triage(position: list[Any]) -> ColumnElement[bool]:
+    """Rows after ``position`` (``position_values``) in triage order, the crisis flag aside.
+    Within one odd rank no SLA clock runs, so ``due_at`` is NULL there and is left out."""
+    _, rank, due, created, item_id = position
+    created_at = literal(created, type_=Item.created_at.type)
+    if rank % 2:
+        return tuple_(Item.queue_rank, Item.created_at, Item.id) > tuple_(
+            literal(rank), created_at, literal(item_id)
+        )
+    return tuple_(Item.queue_rank, Item.due_at, Item.created_at, Item.id) > tuple_(
+        literal(rank), literal(due, type_=Item.due_at.type), created_at, literal(item_id)
+    )
+
+
+def _triage_key(row: Any) -> tuple[Any, ...]:
+    # Within an odd rank due_at is always NULL: the age stands in for it there.
+    return (row.queue_rank, row.due_at or row.created_at, row.created_at, row.id)
+
+
+def _triage_ids(
+    session: Session, flt: InboxFilter, *, limit: int, offset: int, after: str | None
+) -> list[int]:
+    """The ids of a page in triage order: the items of open crisis rooms first (few, sorted
+    by the database), then the rest, read per status in order from ``ix_items_triage``,
+    ``ix_items_channel_triage`` or ``ix_items_status_triage`` (so a page reads about ``limit``
+    index entries, not every match) and merged."""
+    rooms = sorted(open_room_ids(session))
+    position = position_values("triage", after) if after is not None else None
+    want = limit + offset
+    keys: Select[Any] = select(Item.id, Item.queue_rank, Item.due_at, Item.created_at)  # type: ignore[assignment]
+    order = _order("triage")
+    found: list[Any] = []
+    if rooms and (position is None or position[0] == 0):
+        query = _filtered(keys, flt).where(Item.crisis_id.in_(rooms))
+        if position is not None:
+            query = query.where(_after_triage(position))
+        found += session.execute(query.order_by(*order).limit(want)).all()
+    if len(found) < want:
+        if flt.assignee_id is not None:
+            # One person's items are few and have an index of their own: sorting them is
+            # cheaper than walking every department's items in order to find theirs.
+            parts = [_filtered(keys, flt)]
+        else:
+            anyone = _filtered(keys, replace(flt, statuses=()))
+            parts = [anyone.where(Item.status == s) for s in flt.statuses or tuple(ItemStatus)]
+        per_status = []
+        for query in parts:
+            if rooms:
+                query = query.where(Item.crisis_id.is_(None) | Item.crisis_id.not_in(rooms))
+            if position is not None and position[0] == 1:
+                query = query.where(_after_triage(position))
+            per_status.append(session.execute(query.order_by(*order).limit(want)).all())
+        found += list(islice(heapq.merge(*per_status, key=_triage_key), want - len(found)))
+    return [row.id for row in found[offset:want]]
 
 
 def items_after(

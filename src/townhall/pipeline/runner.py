@@ -464,6 +464,7 @@ class Pipeline:
                 {
                     "post_pk": row_id,
                     "department": decision.department,
+                    "channel": post.channel,
                     "status": ItemStatus.DONE if decision.close else ItemStatus.NEW,
                     "resolved_at": now if decision.close else None,
                     "rule": decision.rule,
