@@ -374,6 +374,7 @@ def test_profile(
         handle="@alice@x.social",
         topics=["product:airfry_5"],
         sentiment_score=-0.6,
+        author_followers=10,  # fewer than her other posts' (the factory's default grows)
     )
     room = crisis.open_room(
         session,

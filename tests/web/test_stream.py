@@ -109,7 +109,9 @@ def test_stream_sends_items_committed_late_with_a_lower_id(
 
     site.feed(site.post("first"), site.post("second"), site.post("third"))
     with transaction(session_factory(site.engine)) as session:
-        row = session.execute(select(Item.__table__).where(Item.id == 2)).mappings().one()
+        found = session.execute(select(Item.__table__).where(Item.id == 2)).mappings().one()
+        # Generated columns (due_at, queue_rank) are the database's to fill, not ours.
+        row = {k: v for k, v in found.items() if Item.__table__.c[k].computed is None}
         session.execute(delete(Item).where(Item.id == 2))
     with logged_in.stream("GET", "/inbox/stream", params={"after": 3}) as response:
         lines = response.iter_lines()
