@@ -186,7 +186,7 @@ def test_queue_counts_per_department(session, acme_policy, team, sla_item, now) 
     service.set_status(session, sla_item().id, ItemStatus.DONE, actor=team["dan"], now=now)
     work_queues(session, acme_policy, now + timedelta(minutes=20))
 
-    counts = repository.queue_counts(session)
+    counts = repository.queue_counts(session, acme_policy.department_ids)
 
     assert counts["customer_service"] == {"open": 2, "unassigned": 0, "breached": 2}
     assert counts["sales"] == {"open": 1, "unassigned": 1, "breached": 0}  # no sales login

@@ -97,10 +97,8 @@ def _items(query: Select[*Row], flt: Filter, seen: Visibility) -> Select[*Row]:
     query = query.where(Item.created_at >= flt.start, Item.created_at < flt.end, seen.condition())
     if flt.department:
         query = query.where(Item.department == flt.department)
-    if flt.channel:
-        query = query.join(PostRecord, PostRecord.id == Item.post_pk).where(
-            PostRecord.channel == flt.channel
-        )
+    if flt.channel:  # the item's own copy of its post's channel: no join to the posts (0023)
+        query = query.where(Item.channel == flt.channel)
     return query
 
 

@@ -36,11 +36,13 @@ def teams_page(request: Request, session: DbSession, user: CurrentUser) -> Respo
     now = web.clock()
     policy = web.policy
     logins = repository.logins(session)
-    load = repository.open_items_per_assignee(session)
-    queues = repository.queue_counts(session)
+    shown = web.departments()
+    ids = [dept_id for dept_id, _ in shown]
+    load = repository.open_items_per_assignee(session, ids)
+    queues = repository.queue_counts(session, ids)
     breaches = repository.breach_counts(session, now - BREACH_WINDOW)
     departments = []
-    for dept_id, name in web.departments():
+    for dept_id, name in shown:
         candidates = sorted(candidates_for(policy, dept_id, logins, load), key=lambda c: c.name)
         people = [(c, unavailable_because(c, now)) for c in candidates]
         departments.append(
