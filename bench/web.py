@@ -306,7 +306,7 @@ def _serve(url: str, port: int, ready: Any) -> None:
         server = uvicorn.Server(config)
         # SO_REUSEPORT: every web process binds the port itself and the kernel spreads the
         # connections over them, as it does over `townhall serve --workers N`'s shared socket.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(("127.0.0.1", port))

@@ -74,13 +74,14 @@ def author_history(
     """The history of ``post``'s author on its channel, without ``post`` itself and without
     what we said on the item ``item_id`` (the page shows those already)."""
     theirs = (PostRecord.author_handle == post.author_handle) & (PostRecord.channel == post.channel)
-    total, first = session.execute(
-        select(func.count(PostRecord.id), func.min(PostRecord.created_at)).where(theirs)
-    ).one()
     label = func.coalesce(PostRecord.sentiment_label, literal_column("'neutral'"))
     labels = session.execute(
-        select(label, func.count(PostRecord.id)).where(theirs).group_by(label)
+        select(label, func.count(PostRecord.id), func.min(PostRecord.created_at))
+        .where(theirs)
+        .group_by(label)
     ).all()
+    total = sum(n for _, n, _ in labels)
+    first = min((at for _, _, at in labels if at is not None), default=None)
     items, still_open = session.execute(
         select(func.count(Item.id), func.coalesce(func.sum(case((OPEN, 1), else_=0)), 0))
         .join(PostRecord, PostRecord.id == Item.post_pk)
@@ -121,7 +122,7 @@ def author_history(
         items=int(items or 0),
         open_items=int(still_open or 0),
         first_heard=first,
-        sentiments=dict(Counter({str(k): int(n) for k, n in labels})),
+        sentiments=dict(Counter({str(k): int(n) for k, n, _ in labels})),
         replies=int(replies),
         entries=entries[:limit],
         influencer_id=influencer,

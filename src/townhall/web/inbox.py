@@ -268,7 +268,12 @@ def home() -> Response:
 
 
 def _page(
-    session: Session, view: InboxQuery, before: int | None, start: int, after: str | None = None
+    session: Session,
+    view: InboxQuery,
+    before: int | None,
+    start: int,
+    after: str | None = None,
+    rooms: frozenset[int] | None = None,
 ) -> list[Item]:
     """One page of the view, by keyset: newest first older than ``before``, the other orders
     after the position ``after`` (``start``, a row number, still works for old links)."""
@@ -281,6 +286,7 @@ def _page(
         sort=view.sort,
         offset=0 if after is not None else start,
         after=after,
+        rooms=rooms,
     )
 
 
@@ -319,8 +325,8 @@ def inbox(
     """The inbox page (default: my department's open items in triage order); htmx gets only
     the list. ``done`` and ``skipped`` report the bulk action that led here."""
     web = state(request)
-    items = _page(session, view, None, 0)
     rooms = repository.open_room_ids(session)
+    items = _page(session, view, None, 0, rooms=rooms)
     context = {
         **row_context(web, items, view.sort, rooms),
         **_paging(view, items, rooms),
@@ -377,8 +383,8 @@ def more_rows(
     else after the position ``after`` of the last row shown (or from row ``start``)."""
     web = state(request)
     start = _start(start)
-    items = _page(session, view, before, start, after)
     rooms = repository.open_room_ids(session)
+    items = _page(session, view, before, start, after, rooms)
     context = {
         **row_context(web, items, view.sort, rooms),
         **_paging(view, items, rooms),

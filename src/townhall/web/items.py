@@ -127,7 +127,9 @@ def item_page_response(
     except KeyError:
         capabilities = frozenset()
     findings = findings_context(reply_text, reply_findings, checked=bool(reply_findings))
-    person = Permit(web.policy, user, actor_of(session, user, web.clock()))
+    person = getattr(request.state, "permit", None)  # the route's permission check made it
+    if not isinstance(person, Permit) or person.user is not user:
+        person = Permit(web.policy, user, actor_of(session, user, web.clock()))
     author = author_history(session, item.post, item.id)
     canned = saved_for(web.policy, item, user, web.department_name(item.department))
     if saved and not reply_text:

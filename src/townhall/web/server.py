@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from townhall.web.context import WebState
 
@@ -43,14 +46,29 @@ def app_from_environment() -> FastAPI:
     return create_app(runtime.settings, runtime.engine, runtime.source)
 
 
+def tcp_listener(sock: socket.socket) -> socket.socket:
+    """``sock`` as a socket that says it speaks TCP, so that asyncio turns Nagle's algorithm
+    off (``TCP_NODELAY``) on every connection it accepts.
+
+    A listening socket made with ``socket.socket(family)`` reports protocol 0; its
+    connections inherit that, and asyncio sets ``TCP_NODELAY`` only where the protocol is
+    ``IPPROTO_TCP``. Without it each small answer on a kept-alive connection waited ~40 ms for
+    the browser's delayed ACK (uvicorn's ``bind_socket`` does this for ``--workers``:
+    Kludex/uvicorn#3149). Other sockets (a Unix socket) are returned as they are."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto != 0:
+        return sock
+    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+
 def run_workers(*, host: str, port: int, workers: int, log_level: str = "warning") -> None:
     """Serve ``app_from_environment`` in ``workers`` processes sharing one listening socket.
 
-    uvicorn's supervisor binds the socket, starts the processes (fresh interpreters, not
-    forks of this one), restarts one that dies, and stops them all on Ctrl-C or SIGTERM; in
-    each, the signal ends the server and its open live streams.
+    uvicorn's supervisor starts the processes (fresh interpreters, not forks of this one),
+    restarts one that dies, and stops them all on Ctrl-C or SIGTERM; in each, the signal ends
+    the server and its open live streams. The socket is bound here, as ``uvicorn.run`` would,
+    but marked as TCP (``tcp_listener``).
     """
-    uvicorn.run(
+    config = uvicorn.Config(
         "townhall.web.server:app_from_environment",
         factory=True,
         host=host,
@@ -60,3 +78,10 @@ def run_workers(*, host: str, port: int, workers: int, log_level: str = "warning
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
+    sock = tcp_listener(config.bind_socket())
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
