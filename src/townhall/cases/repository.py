@@ -316,8 +316,8 @@ def _triage_ids(
 ) -> list[int]:
     """The ids of a page in triage order: the items of open crisis rooms first (few, sorted
     by the database), then the rest, read per status in order from ``ix_items_triage``,
-    ``ix_items_channel_triage`` or ``ix_items_status_triage`` (so a page reads about ``limit``
-    index entries, not every match) and merged."""
+    ``ix_items_channel_triage``, ``ix_items_assignee_triage`` or ``ix_items_status_triage``
+    (so a page reads about ``limit`` index entries, not every match) and merged."""
     rooms = sorted(open_rooms)
     position = position_values("triage", after) if after is not None else None
     want = limit + offset
@@ -330,13 +330,8 @@ def _triage_ids(
             query = query.where(_after_triage(position))
         found += session.execute(query.order_by(*order).limit(want)).all()
     if len(found) < want:
-        if flt.assignee_id is not None:
-            # One person's items are few and have an index of their own: sorting them is
-            # cheaper than walking every department's items in order to find theirs.
-            parts = [_filtered(keys, flt)]
-        else:
-            anyone = _filtered(keys, replace(flt, statuses=()))
-            parts = [anyone.where(Item.status == s) for s in flt.statuses or tuple(ItemStatus)]
+        anyone = _filtered(keys, replace(flt, statuses=()))
+        parts = [anyone.where(Item.status == s) for s in flt.statuses or tuple(ItemStatus)]
         per_status = []
         for query in parts:
             if rooms:

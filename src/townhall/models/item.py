@@ -81,7 +81,16 @@ class Item(Base):
             "first_response_breached_at",
             "resolution_breached_at",
         ),
-        Index("ix_items_assignee_status", "assignee_id", "status"),
+        # One person's items by status in triage order (migration 0024).
+        Index(
+            "ix_items_assignee_triage",
+            "assignee_id",
+            "status",
+            "queue_rank",
+            "due_at",
+            "created_at",
+            "id",
+        ),
         # The items whose SLA ran out, for the "SLA breached" views across departments: few
         # rows, so such a view reads them only (a partial index, migration 0022).
         Index(
